@@ -1,0 +1,23 @@
+#pragma once
+
+#include <cstddef>  // size_t
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace strata {
+
+inline constexpr std::size_t max_key_size = 1024;
+
+// Keys are checked before any tier is touched, so a bad key can never reach a
+// backend half-way through a write.
+inline void validate_key(std::string_view key) {
+    if (key.empty()) throw std::invalid_argument("strata: key is empty");
+    if (key.size() > max_key_size)
+        throw std::invalid_argument("strata: key is " + std::to_string(key.size()) +
+                                    " bytes, over the limit of " + std::to_string(max_key_size));
+    if (key.find('\0') != std::string_view::npos)
+        throw std::invalid_argument("strata: key contains a NUL byte");
+}
+
+}  // namespace strata
