@@ -1,0 +1,334 @@
+#pragma once
+
+#include <limits.h>  // PATH_MAX
+#include <unistd.h>  // access, unlink
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstddef>  // size_t
+#include <cstdint>  // uint8_t, int64_t, uint64_t
+#include <cstdio>   // rename
+#include <filesystem>
+#include <functional>  // hash
+#include <memory>      // unique_ptr
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>  // move
+#include <vector>
+
+#include "strata/core/envelope.hpp"
+#include "strata/core/glob.hpp"
+#include "strata/core/key.hpp"
+#include "strata/core/tier.hpp"
+#include "strata/tiers/detail/file_io.hpp"
+#include "strata/tiers/detail/file_path.hpp"
+
+namespace strata {
+
+struct FileTierOptions {
+    CompressionOptions compression{};
+    // fsync each file and its directory before store/erase return. Off, a
+    // write survives a killed process but not a power cut.
+    bool fsync = true;
+    std::string name = "file";
+    // Remove temporary files of crashed writers when the tier opens.
+    bool clean_temp_on_open = true;
+    // A temporary file this old is abandoned even if its pid looks alive.
+    std::chrono::seconds stale_temp_age = std::chrono::minutes{15};
+};
+
+// The warm, durable tier without a server: one file per key under `root`,
+// named by a reversible path-safe encoding of the key (detail/file_path.hpp),
+// holding the shared record envelope. Writes go to a temporary file that is
+// synced and renamed over the old one, so a crash leaves the old record or
+// the new one, never a torn one. Expired records are removed when read and
+// by sweep_expired(). Safe to share between threads and between processes
+// (the last rename wins).
+class FileTier {
+public:
+    static constexpr Temperature temperature = Temperature::warm;
+    static constexpr bool durable = true;
+
+    explicit FileTier(std::filesystem::path root, FileTierOptions options = {})
+        : root_(normal_root(std::move(root))), options_(std::move(options)), locks_(std::make_unique<Locks>()) {
+        // The longest encoded key must still fit in PATH_MAX under the root.
+        if (root_.native().size() + 1 + file_detail::max_encoded_size >= PATH_MAX)
+            file_detail::fail(options_.name, "open", root_, ENAMETOOLONG);
+        std::error_code ec;
+        std::filesystem::create_directories(root_, ec);
+        if (ec) file_detail::fail(options_.name, "open", root_, ec.value());
+        if (!std::filesystem::is_directory(root_, ec)) file_detail::fail(options_.name, "open", root_, ENOTDIR);
+        if (options_.clean_temp_on_open) clean_temp_files("open");
+    }
+
+    std::string_view name() const noexcept { return options_.name; }
+    const std::filesystem::path& root() const noexcept { return root_; }
+
+    std::optional<Record> fetch(std::string_view key) {
+        validate_key(key);
+        const auto path = path_of(key);
+        auto file = file_detail::read_file(path, options_.name, "fetch");
+        if (!file) return std::nullopt;
+        Record record = envelope::decode_or_unreadable(file->bytes);
+        if (record.expired()) {
+            remove_if_unchanged(key, path, file->id);
+            return std::nullopt;
+        }
+        return record;
+    }
+
+    void store(std::string_view key, const Record& record) {
+        validate_key(key);
+        if (record.expired()) {
+            erase(key);  // storing a record that is already gone leaves nothing
+            return;
+        }
+        const auto path = path_of(key);
+        const auto dir = path.parent_path();
+        const std::string blob = envelope::encode(record, options_.compression);
+        // Retries when an erase of a neighbouring key pruned our directory
+        // between creating it and renaming into it.
+        for (int attempt = 1;; ++attempt) {
+            const bool retry = attempt < max_attempts;
+            std::error_code ec;
+            if (dir != root_) std::filesystem::create_directories(dir, ec);
+            if (ec) {
+                if (ec.value() == ENOENT && retry) continue;
+                file_detail::fail(options_.name, "store", dir, ec.value());
+            }
+            const auto temp = file_detail::write_temp(dir, blob, options_.fsync);
+            if (temp.err != 0) {
+                if (temp.err == ENOENT && retry) continue;
+                file_detail::fail(options_.name, "store", dir, temp.err);
+            }
+            int err = 0;
+            {
+                // Serialises with fetch's removal of an expired file, which
+                // must not remove the record renamed in here.
+                std::lock_guard lock(stripe(key));
+                if (::rename(temp.path.c_str(), path.c_str()) != 0) err = errno;
+            }
+            if (err != 0) {
+                ::unlink(temp.path.c_str());
+                if (err == ENOENT && retry) continue;
+                file_detail::fail(options_.name, "store", path, err);
+            }
+            if (options_.fsync) {
+                // A directory's entry lives in its parent, and another writer
+                // may have created ours without syncing it yet: sync the chain.
+                for (auto d = dir;; d = d.parent_path()) {
+                    file_detail::fsync_dir(d, options_.name, "store");
+                    if (d == root_ || d.native().size() <= root_.native().size()) break;
+                }
+            }
+            return;
+        }
+    }
+
+    // True when a live (unexpired) record was removed.
+    bool erase(std::string_view key) {
+        validate_key(key);
+        const auto path = path_of(key);
+        bool live = false;
+        {
+            std::lock_guard lock(stripe(key));
+            const auto head = file_detail::read_file(path, options_.name, "erase", envelope::header_size);
+            if (!head) return false;
+            live = !header_expired(head->bytes, Clock::now());
+            if (::unlink(path.c_str()) != 0) {
+                if (errno == ENOENT) return false;
+                file_detail::fail(options_.name, "erase", path, errno);
+            }
+        }
+        if (options_.fsync) file_detail::fsync_dir(path.parent_path(), options_.name, "erase");
+        file_detail::prune_empty_dirs(path.parent_path(), root_);
+        return live;
+    }
+
+    // Files hold one record each: there is no round trip to save, so the
+    // batch calls are loops in input order.
+    std::vector<std::optional<Record>> fetch_many(std::span<const std::string> keys) {
+        for (const auto& k : keys) validate_key(k);
+        std::vector<std::optional<Record>> out;
+        out.reserve(keys.size());
+        for (const auto& k : keys) out.push_back(fetch(k));
+        return out;
+    }
+
+    void store_many(std::span<const Entry> entries) {
+        for (const auto& e : entries) validate_key(e.key);
+        for (const auto& e : entries) store(e.key, e.record);
+    }
+
+    std::size_t erase_many(std::span<const std::string> keys) {
+        for (const auto& k : keys) validate_key(k);
+        std::size_t n = 0;
+        for (const auto& k : keys) n += erase(k) ? 1 : 0;
+        return n;
+    }
+
+    std::vector<std::string> keys(std::string_view pattern) {
+        const Glob glob(pattern);
+        const auto now = Clock::now();
+        std::vector<std::string> out;
+        walk("keys", [&](const std::filesystem::path& path, std::string_view relative, auto&) {
+            auto key = file_detail::decode_path(relative);
+            if (!key || !glob.matches(*key)) return;
+            const auto head = file_detail::read_file(path, options_.name, "keys", envelope::header_size);
+            if (head && !header_expired(head->bytes, now)) out.push_back(std::move(*key));
+        });
+        return out;
+    }
+
+    // Removes expired records (and abandoned temporary files); returns how
+    // many records went.
+    std::size_t sweep_expired() {
+        struct Expired {
+            std::string key;
+            std::filesystem::path path;
+            file_detail::FileId id;
+        };
+        std::vector<Expired> expired;
+        const auto now = Clock::now();
+        walk("sweep", [&](const std::filesystem::path& path, std::string_view relative, auto&) {
+            auto key = file_detail::decode_path(relative);
+            if (!key) return;
+            auto head = file_detail::read_file(path, options_.name, "sweep", envelope::header_size);
+            if (head && header_expired(head->bytes, now)) expired.push_back({std::move(*key), path, head->id});
+        });
+        std::size_t n = 0;
+        for (const auto& e : expired) n += remove_if_unchanged(e.key, e.path, e.id) ? 1 : 0;
+        clean_temp_files("sweep");
+        return n;
+    }
+
+    // Counts every record file, expired ones included until they are swept.
+    TierStats stats() {
+        TierStats st;
+        std::uint64_t temps = 0;
+        walk(
+            "stats",
+            [&](const std::filesystem::path&, std::string_view relative, const std::filesystem::directory_entry& e) {
+                if (!file_detail::decode_path(relative)) return;
+                std::error_code ec;
+                const auto size = e.file_size(ec);
+                if (ec) return;  // removed meanwhile
+                ++st.keys;
+                st.bytes += size;
+            },
+            [&](const std::filesystem::path&, std::string_view) { ++temps; });
+        st.details = {{"root", root_.string()},
+                      {"fsync", options_.fsync ? "on" : "off"},
+                      {"temp_files", std::to_string(temps)}};
+        return st;
+    }
+
+    bool ping() const noexcept {
+        std::error_code ec;
+        return std::filesystem::is_directory(root_, ec) && ::access(root_.c_str(), W_OK | X_OK) == 0;
+    }
+
+private:
+    static constexpr int max_attempts = 16;
+    static constexpr std::size_t stripe_count = 64;
+
+    struct Locks {
+        std::array<std::mutex, stripe_count> stripes;
+    };
+
+    static std::filesystem::path normal_root(std::filesystem::path root) {
+        auto p = std::filesystem::absolute(root).lexically_normal();
+        if (!p.has_filename() && p.has_parent_path() && p != p.root_path()) p = p.parent_path();  // drop a trailing '/'
+        return p;
+    }
+
+    // Reads the expiry straight from the envelope header, so listing and
+    // sweeping never read values. A header that does not parse counts as
+    // live: fetch reports it as unreadable and the manager repairs it.
+    static bool header_expired(std::string_view head, Clock::time_point now) {
+        if (head.size() < envelope::header_size || head.substr(0, 4) != envelope::magic) return false;
+        if (!(static_cast<std::uint8_t>(head[5]) & envelope::flag_expires)) return false;
+        const auto ns = static_cast<std::int64_t>(envelope::detail::get_u64(head, 24));
+        return envelope::detail::from_ns(ns) <= now;
+    }
+
+    std::filesystem::path path_of(std::string_view key) const { return root_ / file_detail::encode_key(key); }
+
+    std::mutex& stripe(std::string_view key) {
+        return locks_->stripes[std::hash<std::string_view>{}(key) % stripe_count];
+    }
+
+    // Removes an expired file unless a writer has replaced it since we read it.
+    bool remove_if_unchanged(std::string_view key, const std::filesystem::path& path, file_detail::FileId id) {
+        {
+            std::lock_guard lock(stripe(key));
+            if (file_detail::file_id(path) != id || ::unlink(path.c_str()) != 0) return false;
+        }
+        file_detail::prune_empty_dirs(path.parent_path(), root_);
+        return true;
+    }
+
+    void clean_temp_files(const std::string& op) {
+        std::vector<std::filesystem::path> abandoned;
+        walk(
+            op, [](const std::filesystem::path&, std::string_view, auto&) {},
+            [&](const std::filesystem::path& path, std::string_view name) {
+                if (file_detail::abandoned_temp(path, name, options_.stale_temp_age)) abandoned.push_back(path);
+            });
+        for (const auto& p : abandoned)
+            if (::unlink(p.c_str()) == 0) file_detail::prune_empty_dirs(p.parent_path(), root_);
+    }
+
+    // Visits every record file (path, path relative to root, entry) and
+    // every temporary file (path, file name). Entries that vanish while we
+    // walk, as concurrent erases make them, are skipped.
+    template <class OnRecord, class OnTemp = decltype([](const std::filesystem::path&, std::string_view) {})>
+    void walk(const std::string& op, OnRecord&& on_record, OnTemp&& on_temp = {}) {
+        std::string relative;
+        walk_dir(root_, relative, op, on_record, on_temp);
+    }
+
+    template <class OnRecord, class OnTemp>
+    void walk_dir(const std::filesystem::path& dir, std::string& relative, const std::string& op,
+                  OnRecord& on_record, OnTemp& on_temp) {
+        namespace fs = std::filesystem;
+        std::error_code ec;
+        fs::directory_iterator it(dir, ec);
+        if (ec) {
+            if (ec == std::errc::no_such_file_or_directory || ec == std::errc::not_a_directory) return;
+            file_detail::fail(options_.name, op, dir, ec.value());
+        }
+        for (const fs::directory_iterator end; it != end;) {
+            const fs::directory_entry& entry = *it;
+            const std::string name = entry.path().filename().string();
+            if (name.starts_with(file_detail::temp_prefix)) {
+                on_temp(entry.path(), name);
+            } else if (!name.starts_with('.') && !entry.is_symlink(ec) && !ec) {
+                const std::size_t mark = relative.size();
+                relative += name;
+                if (name.ends_with(file_detail::dir_suffix) && entry.is_directory(ec) && !ec) {
+                    relative += '/';
+                    walk_dir(entry.path(), relative, op, on_record, on_temp);
+                } else if (name.ends_with(file_detail::record_suffix) && entry.is_regular_file(ec) && !ec) {
+                    on_record(entry.path(), std::string_view(relative), entry);
+                }
+                relative.resize(mark);
+            }
+            it.increment(ec);
+            if (ec) file_detail::fail(options_.name, op, dir, ec.value());
+        }
+    }
+
+    std::filesystem::path root_;
+    FileTierOptions options_;
+    std::unique_ptr<Locks> locks_;
+};
+
+static_assert(check_tier<FileTier>());
+
+}  // namespace strata

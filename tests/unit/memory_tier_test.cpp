@@ -1,0 +1,58 @@
+// MemoryTier: the Tier contract, and what only it has (idle times, sweeps).
+#include <gtest/gtest.h>
+
+#include <strata/tiers/memory.hpp>
+#include <thread>
+
+#include "common/tier_conformance.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+struct MemoryTierFactory {
+    static strata::MemoryTier make() { return strata::MemoryTier{}; }
+};
+
+}  // namespace
+
+namespace strata::conformance {
+INSTANTIATE_TYPED_TEST_SUITE_P(Memory, TierConformance, ::testing::Types<MemoryTierFactory>);
+}
+
+TEST(MemoryTier, ReportsKeysIdleLongerThanABound) {
+    strata::MemoryTier tier;
+    tier.store("old", strata::make_record("v", 1));
+    std::this_thread::sleep_for(30ms);
+    tier.store("new", strata::make_record("v", 2));
+    EXPECT_EQ(tier.idle_keys(15ms), std::vector<std::string>{"old"});
+    tier.fetch("old");  // a read counts as use
+    EXPECT_TRUE(tier.idle_keys(15ms).empty());
+}
+
+TEST(MemoryTier, SweepRemovesExpiredRecords) {
+    strata::MemoryTier tier;
+    const auto now = strata::Clock::now();
+    tier.store("gone", strata::make_record("v", 1, now - 1ms, now));
+    tier.store("kept", strata::make_record("v", 1, now + 1h, now));
+    EXPECT_EQ(tier.sweep_expired(), 1u);
+    EXPECT_EQ(tier.stats().keys, 1u);
+}
+
+TEST(MemoryTier, IsSafeUnderConcurrentWritersAndReaders) {
+    strata::MemoryTier tier;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 2000; ++i) {
+                const auto key = "k" + std::to_string(i % 50);
+                if (t % 2) {
+                    tier.store(key, strata::make_record(std::to_string(i), static_cast<std::uint64_t>(i)));
+                } else if (auto r = tier.fetch(key)) {
+                    EXPECT_TRUE(r->intact());
+                }
+            }
+        });
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(tier.stats().keys, 50u);
+}
