@@ -1,0 +1,30 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>  // size_t
+#include <optional>
+
+namespace strata {
+
+// How a StateManager behaves; the defaults keep every acknowledged write in a
+// durable tier.
+struct ManagerOptions {
+    // A write into a non-durable tier also goes to the first durable tier
+    // below it before the write returns.
+    bool write_through = true;
+    // A corrupt copy found on read is overwritten with the next valid one.
+    bool repair_corrupt = true;
+    // Writes to keys that hash to the same stripe are serialised; more
+    // stripes, less false contention.
+    std::size_t lock_stripes = 1024;
+};
+
+using Options = ManagerOptions;
+
+// Per-write options. `ttl` makes the record expire that long after the
+// write, in every tier that holds it.
+struct SetOptions {
+    std::optional<std::chrono::milliseconds> ttl;
+};
+
+}  // namespace strata

@@ -1,0 +1,425 @@
+#pragma once
+
+#include <algorithm>  // sort, unique, max, min
+#include <array>
+#include <chrono>
+#include <functional>  // equal_to
+#include <ranges>      // input_range
+#include <stdexcept>   // invalid_argument
+#include <type_traits>
+#include <cstddef>  // size_t
+#include <cstdint>  // uint64_t
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <unordered_map>
+#include <utility>  // index_sequence
+#include <vector>
+
+#include "strata/cache/cache_policy.hpp"
+#include "strata/core/error.hpp"
+#include "strata/core/glob.hpp"
+#include "strata/core/key.hpp"
+#include "strata/core/tier.hpp"
+#include "strata/core/detail/string_hash.hpp"
+#include "strata/core/tier_set.hpp"
+#include "strata/core/version_clock.hpp"
+#include "strata/core/where.hpp"
+#include "strata/manager/detail/key_stripes.hpp"
+#include "strata/manager/detail/lookup.hpp"
+#include "strata/manager/detail/tier_bundle.hpp"
+#include "strata/manager/health.hpp"
+#include "strata/manager/options.hpp"
+#include "strata/promotion/promotion_policy.hpp"
+
+namespace strata {
+
+// The state of a service over tiers listed hottest first, with a cache in
+// front and a promotion policy between them, all fixed at compile time.
+//
+// Reads take the first valid copy, hottest tier first; corrupt copies are
+// skipped and repaired. Writes keep one invariant: for every key, the copy
+// in the hottest tier that holds it is the newest. A write into a tier that
+// is not durable also reaches the first durable tier below it before it
+// returns, so no acknowledged write is lost with a non-durable tier.
+template <CachePolicy C, PromotionPolicy P, Tier... Ts>
+class StateManager {
+    static_assert(sizeof...(Ts) > 0, "strata::StateManager needs at least one tier");
+    static_assert(sizeof...(Ts) <= 64, "strata::StateManager holds at most 64 tiers");
+
+public:
+    using Options = ManagerOptions;
+    using cache_type = C;
+    using promotion_type = P;
+    static constexpr std::size_t tier_count = sizeof...(Ts);
+
+    StateManager(C cache, P promotion, Ts... tiers)
+        : StateManager(Options{}, std::move(cache), std::move(promotion), std::move(tiers)...) {}
+
+    StateManager(Options options, C cache, P promotion, Ts... tiers)
+        : options_(options),
+          cache_(std::move(cache)),
+          promotion_(std::move(promotion)),
+          tiers_(std::move(tiers)...),
+          stripes_(options.lock_stripes) {}
+
+    StateManager(const StateManager&) = delete;
+    StateManager& operator=(const StateManager&) = delete;
+
+    // ---- reads ---------------------------------------------------------
+
+    std::optional<std::string> get(std::string_view key) {
+        validate_key(key);
+        if (auto hit = cache_.lookup(key)) return hit;
+        const std::string owned(key);
+        return std::move(read_through(std::span<const std::string>(&owned, 1), {0})[0]);
+    }
+
+    // One batched call per tier for the keys still missing, so N keys over
+    // three tiers cost at most three round trips.
+    std::vector<std::optional<std::string>> get_many(std::span<const std::string> keys) {
+        for (const auto& k : keys) validate_key(k);
+        std::vector<std::optional<std::string>> out(keys.size());
+        std::vector<std::size_t> missing;
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+            if (auto hit = cache_.lookup(keys[i]))
+                out[i] = std::move(hit);
+            else
+                missing.push_back(i);
+        }
+        if (missing.empty()) return out;
+        auto found = read_through(keys, missing);
+        for (std::size_t j = 0; j < missing.size(); ++j) out[missing[j]] = std::move(found[j]);
+        return out;
+    }
+
+    // Sorted, without duplicates, across every tier.
+    std::vector<std::string> keys(std::string_view pattern) {
+        const Glob glob(pattern);  // a malformed pattern fails before any tier is asked
+        std::vector<std::string> all;
+        std::optional<Error> unsure;
+        tiers_.for_each([&](auto& tier, std::size_t i) {
+            std::optional<Error> failed;
+            tiers_.attempt(i, failed, [&] {
+                auto ks = tier.keys(pattern);
+                all.insert(all.end(), std::make_move_iterator(ks.begin()), std::make_move_iterator(ks.end()));
+            });
+            if (failed && bundle::answers_for_absence(i) && !unsure) unsure = std::move(failed);
+        });
+        if (unsure) throw *unsure;
+        std::sort(all.begin(), all.end());
+        all.erase(std::unique(all.begin(), all.end()), all.end());
+        return all;
+    }
+
+    // ---- writes --------------------------------------------------------
+
+    void set(std::string_view key, std::string_view value, SetOptions opts = {}) { set(key, value, at<0>, opts); }
+
+    template <WhereTag W>
+    void set(std::string_view key, std::string_view value, W, SetOptions opts = {}) {
+        validate_key(key);
+        const auto now = Clock::now();
+        std::vector<Entry> entries;
+        entries.push_back({std::string(key), make_record(std::string(value), versions_.next(), expiry(opts, now), now)});
+        write(entries, index_of<W>());
+    }
+
+    // Takes any range of (key, value) pairs; a key given twice keeps its last value.
+    template <std::ranges::input_range R>
+    void set_many(const R& pairs, SetOptions opts = {}) {
+        set_many(pairs, at<0>, opts);
+    }
+
+    template <std::ranges::input_range R, WhereTag W>
+    void set_many(const R& pairs, W, SetOptions opts = {}) {
+        for (const auto& [key, value] : pairs) validate_key(key);
+        const auto now = Clock::now();
+        const auto expires = expiry(opts, now);
+        std::vector<Entry> entries;
+        std::unordered_map<std::string, std::size_t, detail::StringHash, std::equal_to<>> position;
+        for (const auto& [key, value] : pairs) {
+            auto record = make_record(std::string(value), versions_.next(), expires, now);
+            if (auto it = position.find(std::string_view(key)); it != position.end()) {
+                entries[it->second].record = std::move(record);
+            } else {
+                position.emplace(std::string(key), entries.size());
+                entries.push_back({std::string(key), std::move(record)});
+            }
+        }
+        if (!entries.empty()) write(entries, index_of<W>());
+    }
+
+    // Removes the key from every tier and the cache; true if any held it.
+    bool erase(std::string_view key) {
+        validate_key(key);
+        const std::string owned(key);
+        return erase_everywhere(std::span<const std::string>(&owned, 1)) > 0;
+    }
+
+    // Removes the keys from every tier; returns how many the tier holding the
+    // most of them had (so every key that reached a durable tier counts once).
+    std::size_t erase_many(std::span<const std::string> keys) {
+        for (const auto& k : keys) validate_key(k);
+        return keys.empty() ? 0 : erase_everywhere(keys);
+    }
+
+    // Removes the keys from one tier only: a colder copy, if any, shows again.
+    template <WhereTag W>
+    std::size_t erase_many(std::span<const std::string> keys, W) {
+        for (const auto& k : keys) validate_key(k);
+        std::shared_lock gate(write_gate_);
+        typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(keys));
+        std::optional<Error> failed;
+        const std::size_t n = tiers_.erase(index_of<W>(), keys, failed);
+        for (const auto& k : keys) cache_.invalidate(k);
+        if (failed) throw *failed;
+        return n;
+    }
+
+    // ---- moving keys between tiers ---------------------------------------
+
+    // Copies the key's newest copy into the hottest tier; false if absent.
+    bool promote(std::string_view key) {
+        validate_key(key);
+        const std::string owned(key);
+        const std::span<const std::string> one(&owned, 1);
+        std::shared_lock gate(write_gate_);
+        typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(one));
+        auto found = find(one, {0});
+        if (!found[0].record) return false;
+        if (found[0].tier == 0) return true;
+        std::optional<Error> failed;
+        const Entry entry{owned, std::move(*found[0].record)};
+        if (!tiers_.store(0, std::span<const Entry>(&entry, 1), failed)) throw *failed;
+        tiers_.counters(0).promotions.fetch_add(1, std::memory_order_relaxed);
+        return true;
+    }
+
+    // Moves the key down to the tier `where` names, erasing hotter copies.
+    // False if the key is absent or already lives only colder than that.
+    template <WhereTag W>
+    bool demote(std::string_view key, W) {
+        validate_key(key);
+        const std::string owned(key);
+        return demote_found(std::span<const std::string>(&owned, 1), std::nullopt, index_of<W>()) == 1;
+    }
+
+    // Moves every key that a tier hotter than `where` reports idle for longer
+    // than `older_than` (and that no hotter tier holds) down to `where`;
+    // returns how many moved. Tiers without idle_keys() are passed over.
+    template <WhereTag W>
+    std::size_t demote_idle(std::chrono::milliseconds older_than, W) {
+        constexpr std::size_t target = index_of<W>();
+        std::size_t moved = 0;
+        tiers_.for_each([&](auto& tier, std::size_t i) {
+            if constexpr (requires { tier.idle_keys(older_than); }) {
+                if (i >= target) return;
+                std::optional<Error> failed;
+                std::vector<std::string> idle;
+                tiers_.attempt(i, failed, [&] { idle = tier.idle_keys(older_than); });
+                for (std::size_t from = 0; from < idle.size(); from += demote_batch) {
+                    const auto n = std::min(demote_batch, idle.size() - from);
+                    moved += demote_found(std::span<const std::string>(idle.data() + from, n), i, target);
+                }
+            }
+        });
+        return moved;
+    }
+
+    // ---- direct access -------------------------------------------------
+
+    template <class Selector>
+    auto& tier() {
+        return tiers_.template get<detail::resolve_tier_index<Selector, Ts...>()>();
+    }
+
+    template <std::size_t I>
+    auto& tier() {
+        static_assert(I < tier_count, "strata: at<I> is out of range: the manager has fewer tiers");
+        return tiers_.template get<(I < tier_count ? I : 0)>();
+    }
+
+    // Every tier, for direct access that bypasses cache and promotion.
+    TierSet<Ts...> tiers() { return tiers_.view(); }
+
+    C& cache() noexcept { return cache_; }
+    P& promotion() noexcept { return promotion_; }
+    const Options& options() const noexcept { return options_; }
+    std::array<TierHealth, tier_count> health() { return tiers_.health(); }
+
+    // Holds back every write through the manager while the lock lives;
+    // readers go on. Checkpoints take it for a consistent cut.
+    [[nodiscard]] std::unique_lock<std::shared_mutex> pause_writes() { return std::unique_lock(write_gate_); }
+
+    // The newest version handed out or read back: a cut between writes.
+    std::uint64_t current_version() const noexcept { return versions_.current(); }
+
+    // Drops every cached value, after tiers were changed behind the manager.
+    void invalidate_cache() { cache_.clear(); }
+
+private:
+    using bundle = detail::TierBundle<Ts...>;
+    static constexpr std::size_t demote_batch = 1000;
+
+    template <class W>
+    static consteval std::size_t index_of() {
+        return detail::resolve_tier_index<W, Ts...>();
+    }
+
+    static std::optional<Clock::time_point> expiry(const SetOptions& opts, Clock::time_point now) {
+        if (!opts.ttl) return std::nullopt;
+        if (opts.ttl->count() <= 0) throw std::invalid_argument("strata: ttl must be positive");
+        return now + *opts.ttl;
+    }
+
+    template <class Range>
+    std::vector<std::size_t> stripes_of(const Range& items) const {
+        std::vector<std::size_t> s;
+        s.reserve(std::size(items));
+        for (const auto& item : items) {
+            if constexpr (std::is_same_v<std::remove_cvref_t<decltype(item)>, Entry>)
+                s.push_back(stripes_.index(item.key));
+            else
+                s.push_back(stripes_.index(item));
+        }
+        return s;
+    }
+
+    std::vector<detail::Lookup> find(std::span<const std::string> keys, const std::vector<std::size_t>& at) {
+        auto found = tiers_.search(keys, at);
+        tiers_.throw_if_lost(keys, at, found);
+        for (const auto& l : found)
+            if (l.record) versions_.observe(l.record->version);
+        return found;
+    }
+
+    void write(std::span<const Entry> entries, std::size_t target) {
+        std::shared_lock gate(write_gate_);
+        typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(entries));
+        write_locked(entries, target);
+    }
+
+    void write_locked(std::span<const Entry> entries, std::size_t target) {
+        tiers_.write(entries, target, options_.write_through);
+        for (const auto& e : entries) cache_.invalidate(e.key);
+    }
+
+    std::size_t erase_everywhere(std::span<const std::string> keys) {
+        std::shared_lock gate(write_gate_);
+        typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(keys));
+        std::size_t most = 0;
+        std::optional<Error> lost;
+        tiers_.for_each([&](auto&, std::size_t i) {
+            std::optional<Error> failed;
+            most = std::max(most, tiers_.erase(i, keys, failed));
+            if (failed && bundle::durable[i] && !lost) lost = std::move(failed);
+        });
+        for (const auto& k : keys) cache_.invalidate(k);
+        if (lost) throw *lost;  // a durable copy survived: the erase is not done
+        return most;
+    }
+
+    // Demotes those of `keys` whose newest copy lives in `only_from` (any
+    // tier hotter than `target` if nullopt) to `target`; returns how many.
+    std::size_t demote_found(std::span<const std::string> keys, std::optional<std::size_t> only_from,
+                             std::size_t target) {
+        std::vector<std::size_t> all(keys.size());
+        for (std::size_t j = 0; j < all.size(); ++j) all[j] = j;
+        std::shared_lock gate(write_gate_);
+        typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(keys));
+        auto found = find(keys, all);
+        std::vector<Entry> entries;
+        std::size_t already = 0;
+        for (std::size_t j = 0; j < keys.size(); ++j) {
+            if (!found[j].record) continue;
+            if (only_from ? found[j].tier == *only_from : found[j].tier < target)
+                entries.push_back({keys[j], std::move(*found[j].record)});
+            else if (!only_from && found[j].tier == target)
+                ++already;
+        }
+        if (!entries.empty()) write_locked(entries, target);
+        return entries.size() + already;
+    }
+
+    // The read path after the cache: search the tiers, then, for what was
+    // found, fill the cache, promote and repair, unless a write of the same
+    // key started or finished meanwhile (the value read may be stale then).
+    std::vector<std::optional<std::string>> read_through(std::span<const std::string> keys,
+                                                         const std::vector<std::size_t>& at) {
+        std::vector<std::uint64_t> seen(at.size());
+        for (std::size_t j = 0; j < at.size(); ++j) seen[j] = stripes_.sequence(stripes_.index(keys[at[j]]));
+        auto found = find(keys, at);
+        follow_up(keys, at, seen, found);
+        std::vector<std::optional<std::string>> out(at.size());
+        for (std::size_t j = 0; j < at.size(); ++j)
+            if (found[j].record) out[j] = std::move(found[j].record->value);
+        return out;
+    }
+
+    void follow_up(std::span<const std::string> keys, const std::vector<std::size_t>& at,
+                   const std::vector<std::uint64_t>& seen, const std::vector<detail::Lookup>& found) {
+        const auto now = Clock::now();
+        std::unordered_map<std::size_t, typename detail::KeyStripes::FollowUp> held;
+        std::array<std::vector<Entry>, tier_count> stores;
+        std::array<std::vector<std::string>, tier_count> cleanups;
+        std::array<std::size_t, tier_count> promoted{};
+        for (std::size_t j = 0; j < found.size(); ++j) {
+            const auto& l = found[j];
+            const auto& key = keys[at[j]];
+            const bool promote = l.record && l.tier > 0 && promotion_.should_promote(key, l.tier, now);
+            const std::uint64_t repair = l.record && options_.repair_corrupt ? l.corrupt : 0;
+            if (!l.record && !l.stale) continue;
+            const auto stripe = stripes_.index(key);
+            auto it = held.find(stripe);
+            if (it == held.end()) it = held.emplace(stripe, typename detail::KeyStripes::FollowUp(stripes_, stripe, seen[j])).first;
+            if (!it->second) continue;
+            std::uint64_t write_to = repair | (promote ? 1u : 0u);
+            for (std::size_t t = 0; t < tier_count; ++t) {
+                const auto b = std::uint64_t{1} << t;
+                if (write_to & b) {
+                    stores[t].push_back({key, *l.record});
+                    promoted[t] += promote && t == 0;
+                } else if (l.stale & b) {
+                    cleanups[t].push_back(key);
+                }
+            }
+            if (l.record) cache_.insert(key, l.record->value, l.record->expires_at);
+        }
+        std::optional<Error> ignored;  // follow-ups are best effort: counted in health, never thrown
+        for (std::size_t t = 0; t < tier_count; ++t) {
+            if (!stores[t].empty() && tiers_.store(t, stores[t], ignored)) {
+                auto& c = tiers_.counters(t);
+                c.promotions.fetch_add(promoted[t], std::memory_order_relaxed);
+                c.repairs.fetch_add(stores[t].size() - promoted[t], std::memory_order_relaxed);
+            }
+            if (!cleanups[t].empty()) tiers_.erase(t, cleanups[t], ignored);
+        }
+    }
+
+    Options options_;
+    C cache_;
+    P promotion_;
+    bundle tiers_;
+    detail::KeyStripes stripes_;
+    VersionClock versions_;
+    std::shared_mutex write_gate_;
+};
+
+// The guides run detail::diagnose_manager, which states in words what an
+// argument lacks. The options guide deduces its first parameter so that it
+// drops out, without diagnosing, when that argument is not ManagerOptions.
+template <class C, class P, class... Ts, bool = detail::diagnose_manager<C, P, Ts...>()>
+    requires(!std::is_same_v<C, ManagerOptions>)
+StateManager(C, P, Ts...) -> StateManager<C, P, Ts...>;
+
+template <class O, class C, class P, class... Ts,
+          bool = detail::diagnose_manager_with_options<O, C, P, Ts...>()>
+    requires std::is_same_v<O, ManagerOptions>
+StateManager(O, C, P, Ts...) -> StateManager<C, P, Ts...>;
+
+}  // namespace strata

@@ -1,0 +1,35 @@
+#pragma once
+
+// The core of strata: the manager, its concepts, the caches, the promotion
+// policies and the dependency-free tiers. Backend tiers are opt-in headers
+// (strata/tiers/redis.hpp, postgres.hpp, s3.hpp), so including this never
+// pulls in hiredis, libpqxx or libcurl.
+
+#include "strata/core/envelope.hpp"
+#include "strata/core/error.hpp"
+#include "strata/core/glob.hpp"
+#include "strata/core/key.hpp"
+#include "strata/core/record.hpp"
+#include "strata/core/temperature.hpp"
+#include "strata/core/tier.hpp"
+#include "strata/core/tier_set.hpp"
+#include "strata/core/version_clock.hpp"
+#include "strata/core/where.hpp"
+
+#include "strata/cache/cache_policy.hpp"
+#include "strata/cache/lru_cache.hpp"
+#include "strata/cache/no_cache.hpp"
+#include "strata/cache/tiny_lfu_cache.hpp"
+#include "strata/cache/ttl_cache.hpp"
+
+#include "strata/promotion/access_count_promotion.hpp"
+#include "strata/promotion/always_promote.hpp"
+#include "strata/promotion/never_promote.hpp"
+#include "strata/promotion/promotion_policy.hpp"
+
+#include "strata/tiers/file.hpp"
+#include "strata/tiers/memory.hpp"
+
+#include "strata/manager/health.hpp"
+#include "strata/manager/options.hpp"
+#include "strata/manager/state_manager.hpp"

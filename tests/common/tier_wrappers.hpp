@@ -1,0 +1,66 @@
+#pragma once
+// Test-only wrappers around real tiers. MemoryTier cannot fail and does not
+// report its round trips, so these add exactly that and nothing else: every
+// call still goes to the real tier underneath.
+
+#include <atomic>
+#include <memory>
+#include <strata/core/error.hpp>
+#include <strata/core/tier.hpp>
+
+namespace strata::testing {
+
+struct TierSwitches {
+    std::atomic<bool> down{false};
+    std::atomic<int> fetch_many_calls{0};
+    std::atomic<int> store_many_calls{0};
+};
+
+// Forwards to T; throws Error{unavailable} while switches->down is set, and
+// counts batch calls. Temperature and durability are T's unless overridden.
+template <class T, Temperature Temp = T::temperature, bool Durable = T::durable>
+class Switchable {
+public:
+    static constexpr Temperature temperature = Temp;
+    static constexpr bool durable = Durable;
+
+    explicit Switchable(T tier, std::shared_ptr<TierSwitches> s = std::make_shared<TierSwitches>())
+        : tier_(std::move(tier)), switches_(std::move(s)) {}
+
+    TierSwitches& switches() { return *switches_; }
+    T& inner() { return tier_; }
+
+    std::string_view name() const { return tier_.name(); }
+    std::optional<Record> fetch(std::string_view k) { return check("fetch"), tier_.fetch(k); }
+    void store(std::string_view k, const Record& r) { check("store"), tier_.store(k, r); }
+    bool erase(std::string_view k) { return check("erase"), tier_.erase(k); }
+    std::vector<std::string> keys(std::string_view g) { return check("keys"), tier_.keys(g); }
+    std::vector<std::optional<Record>> fetch_many(std::span<const std::string> k) {
+        check("fetch_many");
+        ++switches_->fetch_many_calls;
+        return tier_.fetch_many(k);
+    }
+    void store_many(std::span<const Entry> e) {
+        check("store_many");
+        ++switches_->store_many_calls;
+        tier_.store_many(e);
+    }
+    std::size_t erase_many(std::span<const std::string> k) { return check("erase_many"), tier_.erase_many(k); }
+    TierStats stats() { return check("stats"), tier_.stats(); }
+    bool ping() { return !switches_->down && tier_.ping(); }
+    std::vector<std::string> idle_keys(std::chrono::milliseconds older)
+        requires requires(T& t) { t.idle_keys(older); }
+    {
+        return tier_.idle_keys(older);
+    }
+
+private:
+    void check(const char* op) const {
+        if (switches_->down) throw Error(ErrorKind::unavailable, std::string(tier_.name()), op, "switched off by the test");
+    }
+
+    T tier_;
+    std::shared_ptr<TierSwitches> switches_;
+};
+
+}  // namespace strata::testing

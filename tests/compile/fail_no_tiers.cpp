@@ -1,0 +1,5 @@
+// expect: strata::StateManager needs at least one tier
+#include <strata/strata.hpp>
+int main() {
+    strata::StateManager mgr{strata::NoCache{}, strata::NeverPromote{}};
+}

@@ -1,0 +1,7 @@
+// expect: in<T> names a tier type the manager does not hold
+#include <strata/strata.hpp>
+int main() {
+    strata::StateManager mgr{strata::NoCache{}, strata::NeverPromote{}, strata::MemoryTier{}};
+    auto only = mgr.tiers().select<strata::FileTier>();
+    (void)only;
+}

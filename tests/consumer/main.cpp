@@ -1,0 +1,30 @@
+// Built against the installed package: instantiates the manager and every
+// backend header the package was asked for.
+#include <cstdio>
+#include <filesystem>
+#include <strata/strata.hpp>
+#ifdef STRATA_CONSUMER_HAS_REDIS
+#include <strata/tiers/redis.hpp>
+static_assert(strata::Tier<strata::RedisTier>);
+#endif
+#ifdef STRATA_CONSUMER_HAS_POSTGRES
+#include <strata/tiers/postgres.hpp>
+static_assert(strata::Tier<strata::PostgresTier>);
+#endif
+#ifdef STRATA_CONSUMER_HAS_S3
+#include <strata/tiers/s3.hpp>
+static_assert(strata::Tier<strata::S3Tier>);
+#endif
+
+int main() {
+    const auto dir = std::filesystem::temp_directory_path() / "strata-consumer";
+    strata::StateManager mgr{strata::LruCache{16}, strata::NeverPromote{}, strata::MemoryTier{},
+                             strata::FileTier{dir}};
+    mgr.set("consumer", "works");
+    const auto value = mgr.get("consumer");
+    mgr.erase("consumer");
+    std::filesystem::remove_all(dir);
+    if (value != "works") return 1;
+    std::puts("consumer: strata works from the installed package");
+    return 0;
+}
