@@ -231,6 +231,17 @@ TEST_F(ManagerTest, AHotTierThatIsDownIsSkippedAndWritesStillLand) {
     EXPECT_GE(mgr.health()[0].failures, 1u);
 }
 
+TEST_F(ManagerTest, AnEraseTheHotTierMissedNeverResurfaces) {
+    mgr.set("k", "v");
+    hot().switches().down = true;
+    EXPECT_TRUE(mgr.erase("k"));  // the durable copy is gone; the hot one is stale
+    hot().switches().down = false;
+    ASSERT_TRUE(hot().inner().fetch("k"));  // still there, behind the manager's back
+    EXPECT_THAT(mgr.keys("*"), ::testing::IsEmpty());
+    EXPECT_FALSE(mgr.get("k"));
+    EXPECT_FALSE(hot().inner().fetch("k"));  // and removed by that read
+}
+
 TEST_F(ManagerTest, AWriteThatReachesNoDurableTierFails) {
     warm().switches().down = true;
     EXPECT_THROW(mgr.set("k", "v"), strata::Error);

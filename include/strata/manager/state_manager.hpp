@@ -106,7 +106,8 @@ public:
             std::optional<Error> failed;
             tiers_.attempt(i, failed, [&] {
                 auto ks = tier.keys(pattern);
-                all.insert(all.end(), std::make_move_iterator(ks.begin()), std::make_move_iterator(ks.end()));
+                for (auto& k : ks)
+                    if (!tiers_.is_stale(i, k)) all.push_back(std::move(k));  // erased here, but the erase failed
             });
             if (failed && bundle::answers_for_absence(i) && !unsure) unsure = std::move(failed);
         });
@@ -174,9 +175,9 @@ public:
         for (const auto& k : keys) validate_key(k);
         std::shared_lock gate(write_gate_);
         typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(keys));
+        for (const auto& k : keys) cache_.invalidate(k);  // first, as in write_locked
         std::optional<Error> failed;
         const std::size_t n = tiers_.erase(index_of<W>(), keys, failed);
-        for (const auto& k : keys) cache_.invalidate(k);
         if (failed) throw *failed;
         return n;
     }
@@ -304,23 +305,26 @@ private:
         write_locked(entries, target);
     }
 
+    // The cache is emptied of the keys first: once any tier shows the new
+    // value, no reader may still get the old one from the cache, and none can
+    // refill it meanwhile (fills need the stripes this write holds).
     void write_locked(std::span<const Entry> entries, std::size_t target) {
-        tiers_.write(entries, target, options_.write_through);
         for (const auto& e : entries) cache_.invalidate(e.key);
+        tiers_.write(entries, target, options_.write_through);
     }
 
     std::size_t erase_everywhere(std::span<const std::string> keys) {
         std::shared_lock gate(write_gate_);
         typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(keys));
+        for (const auto& k : keys) cache_.invalidate(k);  // first, as in write_locked
         std::size_t most = 0;
         std::optional<Error> lost;
         tiers_.for_each([&](auto&, std::size_t i) {
             std::optional<Error> failed;
             most = std::max(most, tiers_.erase(i, keys, failed));
-            if (failed && bundle::durable[i] && !lost) lost = std::move(failed);
+            if (failed && bundle::answers_for_absence(i) && !lost) lost = std::move(failed);
         });
-        for (const auto& k : keys) cache_.invalidate(k);
-        if (lost) throw *lost;  // a durable copy survived: the erase is not done
+        if (lost) throw *lost;  // a copy reads could still find survived: the erase is not done
         return most;
     }
 

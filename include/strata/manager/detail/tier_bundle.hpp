@@ -7,6 +7,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>  // index_sequence
 #include <vector>
@@ -145,22 +146,30 @@ public:
         }
     }
 
-    // Writes entries into `target` with the manager's rules: the durable copy
-    // first (if that fails nothing changed and the write is not acknowledged),
-    // then the target, then hotter copies erased. A record that expires also
-    // leaves no colder copy behind, or it would reappear when it expired.
+    // Writes entries into `target` with the manager's rules. Reads go hottest
+    // tier first, so writes do too: the target, then the durable copy below
+    // it, then hotter copies erased. A reader that already saw the new value
+    // in a colder tier then finds it in every hotter one as well. If the
+    // durable copy fails the write is not acknowledged and the target's copy
+    // is undone. A record that expires also leaves no colder copy behind, or
+    // it would reappear when it expired.
     void write(std::span<const Entry> entries, std::size_t target, bool write_through) {
         const auto through = write_through ? write_through_of(target) : std::nullopt;
-        std::optional<Error> failed;
-        if (through && !store(*through, entries, failed)) throw *failed;
-        if (!store(target, entries, failed)) {
-            if (!through) throw *failed;
-            mark_stale(target, entries);  // the durable copy below is newer; reads skip this one
-        }
         std::vector<std::string> keys, expiring;
         for (const auto& e : entries) {
             keys.push_back(e.key);
             if (e.record.expires_at) expiring.push_back(e.key);
+        }
+        std::optional<Error> failed;
+        const bool target_ok = store(target, entries, failed);
+        if (!target_ok && !through) throw *failed;
+        if (through) {
+            std::optional<Error> durable_failed;
+            if (!store(*through, entries, durable_failed)) {
+                if (target_ok) erase(target, keys, failed);  // marks the keys stale if it fails too
+                throw *durable_failed;
+            }
+            if (!target_ok) mark_stale(target, entries);  // the durable copy below is newer; reads skip this one
         }
         for (std::size_t i = 0; i < target; ++i) erase(i, keys, failed);
         if (!expiring.empty()) {
@@ -191,6 +200,8 @@ public:
         });
         return ok;
     }
+
+    bool is_stale(std::size_t i, std::string_view key) const { return stale_[i].contains(key); }
 
     detail::TierCounters& counters(std::size_t i) noexcept { return counters_[i]; }
 
