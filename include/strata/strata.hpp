@@ -1,7 +1,7 @@
 #pragma once
 
 // The core of strata: the manager, its concepts, the caches, the promotion
-// policies and the dependency-free tiers. Backend tiers are opt-in headers
+// policies, the dependency-free tiers and checkpoints. Backend tiers are opt-in headers
 // (strata/tiers/redis.hpp, postgres.hpp, s3.hpp), so including this never
 // pulls in hiredis, libpqxx or libcurl.
 
@@ -29,6 +29,11 @@
 
 #include "strata/tiers/file.hpp"
 #include "strata/tiers/memory.hpp"
+
+#include "strata/checkpoint/checkpointer.hpp"
+#include "strata/checkpoint/directory_store.hpp"
+#include "strata/checkpoint/retention.hpp"
+#include "strata/checkpoint/tier_store.hpp"
 
 #include "strata/manager/health.hpp"
 #include "strata/manager/options.hpp"

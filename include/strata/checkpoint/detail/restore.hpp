@@ -1,0 +1,127 @@
+#pragma once
+
+#include <algorithm>  // set_difference, min
+#include <cstddef>    // size_t
+#include <iterator>   // back_inserter
+#include <span>
+#include <string>
+#include <utility>  // move
+#include <vector>
+
+#include "strata/checkpoint/checkpoint_info.hpp"
+#include "strata/checkpoint/detail/direct_read.hpp"
+#include "strata/core/error.hpp"
+#include "strata/core/record.hpp"
+
+namespace strata::checkpoint_detail {
+
+inline bool same_record(const std::optional<Record>& now, const Record& captured) {
+    return now && now->version == captured.version && now->checksum == captured.checksum &&
+           now->updated_at == captured.updated_at && now->expires_at == captured.expires_at &&
+           now->value == captured.value;
+}
+
+// Puts the tiers of `Set` (a TierSet) back to a checkpoint, fed record by
+// record from a verified stream: per batch, reads what the tier holds now and
+// writes only the records that differ; at the end of a tier, erases every
+// key the checkpoint does not hold. Running it twice changes nothing more,
+// so a rollback cut short by a tier failure can simply be run again.
+template <class Set>
+class Restorer {
+public:
+    Restorer(Set tiers, std::size_t batch, RollbackReport& report)
+        : tiers_(tiers), batch_size_(batch), report_(report), now_(Clock::now()) {}
+
+    void begin(const CapturedTier& t) {
+        current_ = t.index;
+        keep_.clear();
+        batch_.clear();
+        report_.tiers.push_back(TierRollback{t.index, t.name, 0, 0, 0});
+    }
+
+    void add(std::string key, Record r) {
+        // An expired record is gone by the rules of every tier: not restored,
+        // and not kept, so a newer copy of the key is removed below.
+        if (r.expired(now_)) {
+            ++report_.expired_skipped;
+            return;
+        }
+        keep_.push_back(key);
+        batch_.push_back(Entry{std::move(key), std::move(r)});
+        if (batch_.size() >= batch_size_) flush();
+    }
+
+    void end(const CapturedTier&) {
+        flush();
+        with_tier([&](auto& tier) {
+            const auto current = sorted_keys(tier);
+            std::vector<std::string> extra;
+            std::set_difference(current.begin(), current.end(), keep_.begin(), keep_.end(), std::back_inserter(extra));
+            for (std::size_t from = 0; from < extra.size(); from += batch_size_) {
+                const auto n = std::min(batch_size_, extra.size() - from);
+                report_.tiers.back().removed += tier.erase_many(std::span<const std::string>(extra.data() + from, n));
+            }
+        });
+        const auto& t = report_.tiers.back();
+        report_.keys_restored += t.restored;
+        report_.keys_unchanged += t.unchanged;
+        report_.keys_removed += t.removed;
+    }
+
+private:
+    template <class F>
+    void with_tier(F&& f) {
+        tiers_.for_each([&](auto& tier, auto index) {
+            if (index() == current_) f(tier);
+        });
+    }
+
+    void flush() {
+        if (batch_.empty()) return;
+        with_tier([&](auto& tier) {
+            std::vector<std::string> keys;
+            keys.reserve(batch_.size());
+            for (const auto& e : batch_) keys.push_back(e.key);
+            const auto held = read_many(tier, keys, "rollback");
+            std::vector<Entry> changed;
+            std::vector<std::string> newer;  // held at a newer version than captured
+            for (std::size_t j = 0; j < batch_.size(); ++j) {
+                if (same_record(held[j], batch_[j].record)) continue;
+                if (held[j] && held[j]->version > batch_[j].record.version) newer.push_back(batch_[j].key);
+                changed.push_back(std::move(batch_[j]));
+            }
+            if (!changed.empty()) restore(tier, changed, newer);
+            auto& t = report_.tiers.back();
+            t.restored += changed.size();
+            t.unchanged += batch_.size() - changed.size();
+        });
+        batch_.clear();
+    }
+
+    // A tier may refuse to move a key back to an older version (PostgresTier
+    // with newer_versions_only): such keys are erased first, and every
+    // record written is read back, so a refusal fails loudly, not silently.
+    template <class T>
+    static void restore(T& tier, const std::vector<Entry>& changed, const std::vector<std::string>& newer) {
+        if (!newer.empty()) tier.erase_many(std::span<const std::string>(newer));
+        tier.store_many(std::span<const Entry>(changed));
+        std::vector<std::string> keys;
+        keys.reserve(changed.size());
+        for (const auto& e : changed) keys.push_back(e.key);
+        const auto back = read_many(tier, keys, "rollback");
+        for (std::size_t j = 0; j < changed.size(); ++j)
+            if (!same_record(back[j], changed[j].record))
+                throw Error(ErrorKind::rejected, std::string(tier.name()), "rollback",
+                            "the tier did not take back key '" + keys[j] + "' as captured");
+    }
+
+    Set tiers_;
+    std::size_t batch_size_;
+    RollbackReport& report_;
+    Clock::time_point now_;
+    std::size_t current_ = 0;
+    std::vector<std::string> keep_;
+    std::vector<Entry> batch_;
+};
+
+}  // namespace strata::checkpoint_detail
