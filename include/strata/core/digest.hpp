@@ -15,11 +15,29 @@ namespace strata {
 // the record everywhere it goes.
 using Digest = std::array<std::uint8_t, 32>;
 
+namespace detail {
+
+// OpenSSL 3 looks an algorithm up by name on every implicit use, which costs
+// more than hashing a small record; fetch it once.
+inline const EVP_MD* sha256_algorithm() {
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    static const EVP_MD* const md = [] {
+        const EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+        return fetched ? fetched : EVP_sha256();
+    }();
+    return md;
+#else
+    return EVP_sha256();
+#endif
+}
+
+}  // namespace detail
+
 // Incremental SHA-256 for data that arrives in pieces (checkpoints, backups).
 class Sha256 {
 public:
     Sha256() : ctx_(EVP_MD_CTX_new()) {
-        if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1)
+        if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), detail::sha256_algorithm(), nullptr) != 1)
             throw std::runtime_error("strata: SHA-256 initialisation failed");
     }
 
@@ -44,12 +62,18 @@ private:
     std::unique_ptr<EVP_MD_CTX, Free> ctx_;
 };
 
+
 inline Digest sha256(std::string_view bytes) {
+    struct Free {
+        void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
+    };
+    // One context per thread, reset per call: no allocation per record.
+    thread_local const std::unique_ptr<EVP_MD_CTX, Free> ctx(EVP_MD_CTX_new());
     Digest d{};
     unsigned int len = 0;
-    // One-shot EVP_Digest avoids a context allocation per record.
-    if (EVP_Digest(bytes.data(), bytes.size(), d.data(), &len, EVP_sha256(), nullptr) != 1 ||
-        len != d.size())
+    if (!ctx || EVP_DigestInit_ex(ctx.get(), detail::sha256_algorithm(), nullptr) != 1 ||
+        EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size()) != 1 ||
+        EVP_DigestFinal_ex(ctx.get(), d.data(), &len) != 1 || len != d.size())
         throw std::runtime_error("strata: SHA-256 failed");
     return d;
 }

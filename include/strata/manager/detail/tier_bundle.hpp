@@ -154,7 +154,9 @@ public:
     // is undone. A record that expires also leaves no colder copy behind, or
     // it would reappear when it expired.
     void write(std::span<const Entry> entries, std::size_t target, bool write_through) {
-        const auto through = write_through ? write_through_of(target) : std::nullopt;
+        // `count` stands for "no durable copy"; an optional here trips
+        // -Wmaybe-uninitialized in some optimised builds.
+        const std::size_t through = write_through ? write_through_of(target).value_or(count) : count;
         std::vector<std::string> keys, expiring;
         for (const auto& e : entries) {
             keys.push_back(e.key);
@@ -162,21 +164,18 @@ public:
         }
         std::optional<Error> failed;
         const bool target_ok = store(target, entries, failed);
-        if (!target_ok && !through) throw *failed;
-        if (through) {
+        if (!target_ok && through == count) throw *failed;
+        if (through != count) {
             std::optional<Error> durable_failed;
-            if (!store(*through, entries, durable_failed)) {
+            if (!store(through, entries, durable_failed)) {
                 if (target_ok) erase(target, keys, failed);  // marks the keys stale if it fails too
                 throw *durable_failed;
             }
             if (!target_ok) mark_stale(target, entries);  // the durable copy below is newer; reads skip this one
         }
         for (std::size_t i = 0; i < target; ++i) erase(i, keys, failed);
-        if (!expiring.empty()) {
-            const std::size_t durable_copy = through.value_or(target);
-            for (std::size_t i = target + 1; i < count; ++i)
-                if (i != durable_copy) erase(i, expiring, failed);
-        }
+        for (std::size_t i = target + 1; i < count && !expiring.empty(); ++i)
+            if (i != through) erase(i, expiring, failed);
     }
 
     // Erases keys from tier i; on failure the tier is marked stale for them.
