@@ -1,0 +1,295 @@
+#pragma once
+
+#include <algorithm>  // sort, unique
+#include <atomic>
+#include <chrono>
+#include <cstddef>  // size_t
+#include <memory>   // unique_ptr
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <utility>  // move
+#include <vector>
+
+#include "strata/core/envelope.hpp"
+#include "strata/core/error.hpp"
+#include "strata/core/glob.hpp"
+#include "strata/core/key.hpp"
+#include "strata/core/record.hpp"
+#include "strata/core/tier.hpp"
+#include "strata/tiers/redis/connection.hpp"
+#include "strata/tiers/redis/pool.hpp"
+#include "strata/tiers/redis/reply.hpp"
+#include "strata/tiers/redis/scan.hpp"
+
+namespace strata {
+
+// How to reach Redis. The defaults reach a local server with no password.
+struct RedisOptions {
+    std::string host = "127.0.0.1";
+    int port = 6379;
+    std::string unix_socket;  // used instead of host:port when set
+    int db = 0;
+    std::string username;  // Redis 6 ACL user; empty: AUTH with the password alone
+    std::string password;  // empty: no AUTH
+    // Every key is stored as key_prefix + key, so tiers sharing a server stay apart.
+    std::string key_prefix;
+    std::chrono::milliseconds connect_timeout{1000};
+    std::chrono::milliseconds command_timeout{1000};  // per socket read/write
+    std::size_t pool_size = 4;
+    CompressionOptions compression{};
+    std::size_t scan_count = 1000;  // the COUNT hint of each SCAN page
+    std::string name = "redis";     // the tier's name in errors and reports
+};
+
+// The hot tier on Redis (hiredis). Records are stored as the shared envelope
+// with Redis's own TTL (SET PX), so Redis expires them itself. Every batch is
+// one round trip. Safe to share between threads: each call borrows a pooled
+// connection and no lock is held while talking to the server.
+class RedisTier {
+public:
+    static constexpr Temperature temperature = Temperature::hot;
+    static constexpr bool durable = false;
+
+    explicit RedisTier(RedisOptions options = {}) : state_(std::make_unique<State>(std::move(options))) {}
+
+    std::string_view name() const noexcept { return state_->options.name; }
+    const RedisOptions& options() const noexcept { return state_->options; }
+
+    std::optional<Record> fetch(std::string_view key) {
+        const std::string k(key);
+        return std::move(fetch_many(std::span<const std::string>(&k, 1)).front());
+    }
+
+    // One MGET. A blob that is not an envelope comes back unreadable, so the
+    // manager repairs that key and the rest of the batch is unaffected.
+    std::vector<std::optional<Record>> fetch_many(std::span<const std::string> keys) {
+        std::vector<std::optional<Record>> out(keys.size());
+        if (keys.empty()) return out;
+        const auto full = prefixed(keys);
+        redis_detail::Command cmd("MGET");
+        cmd.reserve(full.size() + 1);
+        for (std::size_t i = 0; i < full.size(); ++i) cmd.arg(full[i]);
+        // The connection goes back to the pool before the values are decoded.
+        const redis_detail::Reply reply = state_->pool.borrow()->run(cmd, "fetch");
+        const redisReply& values = redis_detail::array(*reply, name(), "fetch");
+        if (values.elements != keys.size()) redis_detail::unexpected(values, name(), "fetch");
+        const auto now = Clock::now();
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+            const redisReply& v = *values.element[i];
+            if (v.type != REDIS_REPLY_STRING) continue;  // nil: absent, or not a string key
+            Record r = envelope::decode_or_unreadable(redis_detail::text(v));
+            if (!r.expired(now)) out[i] = std::move(r);
+        }
+        return out;
+    }
+
+    void store(std::string_view key, const Record& record) {
+        const Entry e{std::string(key), record};
+        store_many(std::span<const Entry>(&e, 1));
+    }
+
+    // One pipeline, in input order so the last write of a key wins: each run
+    // of entries without expiry is one MSET (the whole batch, usually), each
+    // expiring entry a SET PX, each run of records already expired one DEL
+    // (storing them would resurrect a dead value; deleting drops older copies).
+    void store_many(std::span<const Entry> entries) {
+        if (entries.empty()) return;
+        for (const auto& e : entries) validate_key(e.key);
+        const redis_detail::PrefixedKeys full(state_->options.key_prefix, entries,
+                                              [](const Entry& e) -> const std::string& { return e.key; });
+        enum class Kind { none, plain, timed, dead };
+        const auto now = Clock::now();
+        std::vector<std::string> blobs(entries.size()), ttls(entries.size());  // sized once: args point into them
+        std::vector<redis_detail::Command> cmds;
+        Kind open = Kind::none;  // the kind of run cmds.back() collects (none: a SET PX, or no command yet)
+        for (std::size_t i = 0; i < entries.size(); ++i) {
+            const Record& r = entries[i].record;
+            const long long ms = r.expires_at ? remaining_ms(*r.expires_at, now) : 0;
+            const Kind kind = !r.expires_at ? Kind::plain : ms > 0 ? Kind::timed : Kind::dead;
+            if (kind != Kind::dead) blobs[i] = envelope::encode(r, state_->options.compression);
+            if (kind == Kind::timed) {
+                ttls[i] = std::to_string(ms);
+                cmds.emplace_back("SET").arg(full[i]).arg(blobs[i]).arg("PX").arg(ttls[i]);
+                open = Kind::none;
+                continue;
+            }
+            if (open != kind) {
+                cmds.emplace_back(kind == Kind::plain ? "MSET" : "DEL");
+                open = kind;
+            }
+            cmds.back().arg(full[i]);
+            if (kind == Kind::plain) cmds.back().arg(blobs[i]);
+        }
+        auto conn = state_->pool.borrow();
+        const auto replies = conn->pipeline(cmds, "store");
+        for (std::size_t i = 0; i < replies.size(); ++i) {
+            if (cmds[i].name() == "DEL")
+                redis_detail::integer(*replies[i], name(), "store");
+            else
+                redis_detail::status(*replies[i], name(), "store");
+        }
+    }
+
+    bool erase(std::string_view key) {
+        const std::string k(key);
+        return erase_many(std::span<const std::string>(&k, 1)) > 0;
+    }
+
+    // One UNLINK (frees memory off the main thread); DEL on servers before 4.0.
+    std::size_t erase_many(std::span<const std::string> keys) {
+        if (keys.empty()) return 0;
+        const auto full = prefixed(keys);
+        for (;;) {
+            redis_detail::Command cmd(state_->unlink_name());
+            cmd.reserve(full.size() + 1);
+            for (std::size_t i = 0; i < full.size(); ++i) cmd.arg(full[i]);
+            auto conn = state_->pool.borrow();
+            const redis_detail::Reply reply = conn->run(cmd, "erase");
+            if (const auto n = unlinked(*reply, "erase")) return static_cast<std::size_t>(*n);
+        }
+    }
+
+    // SCAN MATCH under the escaped prefix, then filtered with strata's own
+    // matcher (the same syntax, so the result means the same in every tier).
+    std::vector<std::string> keys(std::string_view glob) {
+        const Glob pattern(glob);
+        const std::string& prefix = state_->options.key_prefix;
+        const std::string match = glob_escape(prefix) + std::string(glob);
+        std::unordered_set<std::string> seen;
+        auto conn = state_->pool.borrow();
+        redis_detail::scan(*conn, match, state_->options.scan_count, name(),
+                           [&](const std::vector<std::string_view>& names) {
+                               for (auto n : names)
+                                   if (n.starts_with(prefix) && pattern.matches(n.substr(prefix.size())))
+                                       seen.emplace(n.substr(prefix.size()));
+                           });
+        std::vector<std::string> out(std::make_move_iterator(seen.begin()), std::make_move_iterator(seen.end()));
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+
+    // Keys neither read nor written for at least `older_than`, from Redis's
+    // OBJECT IDLETIME (one-second resolution; rounded so that a listed key
+    // really is that idle). For StateManager::demote_idle. Fails with
+    // `rejected` under an LFU maxmemory-policy, where Redis keeps no idle time.
+    std::vector<std::string> idle_keys(std::chrono::milliseconds older_than) {
+        const std::string& prefix = state_->options.key_prefix;
+        std::unordered_set<std::string> seen;
+        auto conn = state_->pool.borrow();
+        redis_detail::scan(*conn, glob_escape(prefix) + "*", state_->options.scan_count, name(),
+                           [&](const std::vector<std::string_view>& names) {
+                               const auto idle = redis_detail::idle_seconds(*conn, names, name());
+                               for (std::size_t i = 0; i < names.size(); ++i)
+                                   if (idle[i] && *idle[i] * 1000 >= older_than.count() && names[i].starts_with(prefix))
+                                       seen.emplace(names[i].substr(prefix.size()));
+                           });
+        std::vector<std::string> out(std::make_move_iterator(seen.begin()), std::make_move_iterator(seen.end()));
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+
+    // keys: this tier's keys when it has a prefix and the server holds at
+    // most `stats_scan_limit` keys (counted by SCAN), else the server's DBSIZE.
+    // bytes: the server's used_memory. details: DBSIZE and INFO figures.
+    TierStats stats() {
+        static constexpr std::size_t stats_scan_limit = 100'000;
+        TierStats s;
+        redis_detail::Command dbsize("DBSIZE"), info("INFO");
+        std::vector<redis_detail::Command> cmds;
+        cmds.push_back(std::move(dbsize));
+        cmds.push_back(std::move(info));
+        auto conn = state_->pool.borrow();
+        const auto replies = conn->pipeline(cmds, "stats");
+        const auto total = static_cast<std::uint64_t>(redis_detail::integer(*replies[0], name(), "stats"));
+        redis_detail::check(*replies[1], name(), "stats");
+        s.keys = total;
+        s.details.emplace_back("dbsize", std::to_string(total));
+        parse_info(redis_detail::text(*replies[1]), s);
+        if (!state_->options.key_prefix.empty() && total <= stats_scan_limit) {
+            std::unordered_set<std::string> mine;  // SCAN may repeat a key while the server rehashes
+            redis_detail::scan(*conn, glob_escape(state_->options.key_prefix) + "*", state_->options.scan_count, name(),
+                               [&](const std::vector<std::string_view>& names) {
+                                   for (auto n : names) mine.emplace(n);
+                               });
+            s.keys = mine.size();
+        }
+        return s;
+    }
+
+    // False when the server cannot be reached or does not answer in time.
+    bool ping() {
+        try {
+            redis_detail::Command cmd("PING");
+            auto conn = state_->pool.borrow();
+            const redis_detail::Reply reply = conn->run(cmd, "ping");
+            return reply->type == REDIS_REPLY_STATUS && redis_detail::text(*reply) == "PONG";
+        } catch (const Error&) {
+            return false;
+        }
+    }
+
+private:
+    struct State {
+        explicit State(RedisOptions o)
+            : options(std::move(o)),
+              pool(redis_detail::Settings{options.host, options.port, options.unix_socket, options.db, options.username,
+                                          options.password, options.connect_timeout, options.command_timeout},
+                   options.name, options.pool_size) {}
+
+        std::string_view unlink_name() const noexcept { return has_unlink.load() ? "UNLINK" : "DEL"; }
+
+        RedisOptions options;
+        redis_detail::Pool pool;
+        std::atomic<bool> has_unlink{true};
+    };
+
+    static long long remaining_ms(Clock::time_point expires_at, Clock::time_point now) {
+        if (expires_at <= now) return 0;
+        // Rounded up: a record must not vanish before its expiry.
+        return std::chrono::ceil<std::chrono::milliseconds>(expires_at - now).count();
+    }
+
+    redis_detail::PrefixedKeys prefixed(std::span<const std::string> keys) const {
+        for (const auto& k : keys) validate_key(k);
+        return redis_detail::PrefixedKeys(state_->options.key_prefix, keys,
+                                          [](const std::string& k) -> const std::string& { return k; });
+    }
+
+    // The count from UNLINK/DEL; nullopt when the server lacks UNLINK, after
+    // which this tier uses DEL (the caller retries).
+    std::optional<long long> unlinked(const redisReply& r, std::string_view op) {
+        if (r.type == REDIS_REPLY_ERROR && state_->has_unlink.load() &&
+            redis_detail::text(r).starts_with("ERR unknown command")) {
+            state_->has_unlink.store(false);
+            return std::nullopt;
+        }
+        return redis_detail::integer(r, name(), op);
+    }
+
+    static void parse_info(std::string_view info, TierStats& s) {
+        static constexpr std::string_view wanted[] = {"redis_version", "used_memory",     "connected_clients",
+                                                      "keyspace_hits", "keyspace_misses", "expired_keys",
+                                                      "evicted_keys",  "maxmemory_policy"};
+        while (!info.empty()) {
+            const auto eol = info.find('\n');
+            std::string_view line = info.substr(0, eol);
+            info = eol == std::string_view::npos ? std::string_view{} : info.substr(eol + 1);
+            if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+            const auto colon = line.find(':');
+            if (colon == std::string_view::npos) continue;
+            const auto field = line.substr(0, colon), value = line.substr(colon + 1);
+            for (auto w : wanted)
+                if (field == w) s.details.emplace_back(std::string(field), std::string(value));
+            if (field == "used_memory") s.bytes = std::stoull(std::string(value));
+        }
+    }
+
+    std::unique_ptr<State> state_;
+};
+
+static_assert(check_tier<RedisTier>());
+
+}  // namespace strata

@@ -1,0 +1,213 @@
+// RedisTier when its server restarts, stops answering or is unreachable.
+// Each test owns a private redis-server (stopped by PID when it ends), so the
+// shared fixture server is never disturbed.
+
+#include <arpa/inet.h>  // htonl
+#include <gtest/gtest.h>
+#include <netinet/in.h>  // sockaddr_in
+#include <signal.h>      // SIGSTOP, SIGCONT
+#include <sys/socket.h>
+#include <unistd.h>  // close
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "integration/redis/support.hpp"
+#include "strata/tiers/redis.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using strata::Clock;
+using strata::ErrorKind;
+using strata::RedisTier;
+namespace rt = strata_test::redis;
+
+strata::Record record(std::string value) { return strata::make_record(std::move(value), 1); }
+
+// Runs `call`, which must throw strata::Error, and returns its kind and how
+// long it took to fail.
+template <class F>
+std::pair<ErrorKind, std::chrono::milliseconds> failure_of(F&& call) {
+    const auto start = std::chrono::steady_clock::now();
+    try {
+        call();
+    } catch (const strata::Error& e) {
+        return {e.kind(),
+                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)};
+    }
+    ADD_FAILURE() << "the call succeeded";
+    return {ErrorKind::rejected, 0ms};
+}
+
+// Resumes the server however the test ends, so nothing is left stopped.
+struct Resume {
+    rt::Server& server;
+    ~Resume() { server.signal(SIGCONT); }
+};
+
+// Generous bound for "does not hang": many times the configured timeout.
+constexpr auto hang_bound = 10s;
+
+TEST(RedisFailure, RestartBetweenCallsReconnects) {
+    rt::Server server;
+    auto o = rt::options(server.port());
+    o.pool_size = 2;
+    RedisTier tier(o);
+    tier.store("k", record("before"));
+    ASSERT_EQ(tier.fetch("k")->value, "before");
+
+    server.stop();
+    auto [kind, took] = failure_of([&] { tier.fetch("k"); });
+    EXPECT_EQ(kind, ErrorKind::unavailable);
+    EXPECT_LT(took, hang_bound);
+    EXPECT_FALSE(tier.ping());
+
+    server.start();  // same port, empty (no persistence)
+    EXPECT_FALSE(tier.fetch("k"));
+    tier.store("k", record("after"));
+    EXPECT_EQ(tier.fetch("k")->value, "after");
+}
+
+TEST(RedisFailure, RestartWhileConnectionsSitIdleIsInvisible) {
+    rt::Server server;
+    RedisTier tier(rt::options(server.port()));
+    tier.store("k", record("v"));  // leaves a pooled connection to the old process
+    server.stop();
+    server.start();
+    // The pooled connection was closed by the old server: the first call
+    // after the restart notices that, connects afresh and succeeds.
+    EXPECT_NO_THROW(tier.store("k", record("new")));
+    EXPECT_EQ(tier.fetch("k")->value, "new");
+}
+
+TEST(RedisFailure, StoppedServerTimesOutThenRecovers) {
+    rt::Server server;
+    auto o = rt::options(server.port());
+    o.command_timeout = 300ms;
+    o.connect_timeout = 300ms;
+    RedisTier tier(o);
+    tier.store("k", record("v"));
+
+    server.signal(SIGSTOP);
+    {
+        Resume resume{server};
+        auto [fetch_kind, fetch_took] = failure_of([&] { tier.fetch("k"); });
+        EXPECT_EQ(fetch_kind, ErrorKind::timeout);
+        EXPECT_LT(fetch_took, hang_bound);
+        const std::vector<strata::Entry> batch{{"a", record("1")}, {"b", record("2")}};
+        auto [store_kind, store_took] = failure_of([&] { tier.store_many(batch); });
+        EXPECT_EQ(store_kind, ErrorKind::timeout);
+        EXPECT_LT(store_took, hang_bound);
+        auto [keys_kind, keys_took] = failure_of([&] { tier.keys("*"); });
+        EXPECT_EQ(keys_kind, ErrorKind::timeout);
+        EXPECT_LT(keys_took, hang_bound);
+        // A fresh connection is accepted by the kernel but never answered.
+        RedisTier fresh(o);
+        auto [fresh_kind, fresh_took] = failure_of([&] { fresh.fetch("k"); });
+        EXPECT_EQ(fresh_kind, ErrorKind::timeout);
+        EXPECT_LT(fresh_took, hang_bound);
+        EXPECT_FALSE(tier.ping());
+    }
+
+    // After SIGCONT the broken connections are gone and new ones work.
+    EXPECT_TRUE(tier.ping());
+    EXPECT_EQ(tier.fetch("k")->value, "v");
+    EXPECT_EQ(tier.fetch("a")->value, "1");  // the pipeline reached the server before it stopped
+}
+
+TEST(RedisFailure, KilledServerIsUnavailableUntilRestarted) {
+    rt::Server server;
+    RedisTier tier(rt::options(server.port()));
+    tier.store("k", record("v"));
+    server.kill9();
+    auto [kind, took] = failure_of([&] { tier.store("k", record("w")); });
+    EXPECT_EQ(kind, ErrorKind::unavailable);
+    EXPECT_LT(took, hang_bound);
+    server.start();
+    tier.store("k", record("w"));
+    EXPECT_EQ(tier.fetch("k")->value, "w");
+}
+
+// A listener whose accept queue is full: the kernel drops further SYNs, so a
+// connect neither succeeds nor fails. Only a socket shows this; no server
+// state does.
+class FullListener {
+public:
+    FullListener() {
+        listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof addr;
+        if (::bind(listener_, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(listener_, 0) != 0 ||
+            ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+            throw std::runtime_error("cannot set up a listener");
+        port_ = ntohs(addr.sin_port);
+        // Fill the queue (backlog 0 holds one) with connections never accepted.
+        for (int i = 0; i < 2; ++i) {
+            const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+            (void)::connect(fd, reinterpret_cast<sockaddr*>(&addr), len);
+            fillers_.push_back(fd);
+        }
+        usleep(100'000);
+    }
+    FullListener(const FullListener&) = delete;
+    FullListener& operator=(const FullListener&) = delete;
+    ~FullListener() {
+        for (int fd : fillers_) ::close(fd);
+        ::close(listener_);
+    }
+    int port() const noexcept { return port_; }
+
+private:
+    int listener_ = -1;
+    int port_ = 0;
+    std::vector<int> fillers_;
+};
+
+TEST(RedisFailure, ConnectTimeoutFiresWithinBound) {
+    FullListener listener;
+    auto o = rt::options(listener.port());
+    o.connect_timeout = 300ms;
+    o.command_timeout = 300ms;
+    RedisTier tier(o);
+    auto [kind, took] = failure_of([&] { tier.fetch("k"); });
+    EXPECT_EQ(kind, ErrorKind::timeout);
+    EXPECT_LT(took, hang_bound);
+    EXPECT_FALSE(tier.ping());
+}
+
+TEST(RedisFailure, PasswordAndAclUserAreSentAndNeverReported) {
+    rt::Server server;
+    rt::Raw admin(server.port());
+    ASSERT_EQ(strata::redis_detail::text(*admin({"ACL", "SETUSER", "alice", "on", ">s3cret-alice", "~*", "+@all"})),
+              "OK");
+    ASSERT_EQ(strata::redis_detail::text(*admin({"CONFIG", "SET", "requirepass", "s3cret-default"})), "OK");
+
+    auto o = rt::options(server.port());
+    o.password = "s3cret-default";
+    RedisTier by_password(o);
+    by_password.store("k", record("v"));
+
+    o.username = "alice";
+    o.password = "s3cret-alice";
+    EXPECT_EQ(RedisTier(o).fetch("k")->value, "v");
+
+    o.password = "wrong-password";
+    try {
+        RedisTier(o).fetch("k");
+        FAIL() << "a wrong password was accepted";
+    } catch (const strata::Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::rejected);
+        EXPECT_EQ(std::string(e.what()).find("wrong-password"), std::string::npos);
+    }
+    o.username.clear();
+    o.password.clear();
+    auto [kind, took] = failure_of([&] { RedisTier(o).fetch("k"); });
+    EXPECT_EQ(kind, ErrorKind::rejected);  // NOAUTH
+    (void)took;
+}
+
+}  // namespace
