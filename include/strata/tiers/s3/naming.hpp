@@ -1,0 +1,130 @@
+#pragma once
+
+#include <openssl/evp.h>  // EVP_DecodeBlock
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "strata/core/digest.hpp"
+
+// From strata keys (any bytes but NUL) to S3 object names, and back.
+//
+// S3 names must be UTF-8, and S3-compatible servers that keep objects as
+// files (s3rver, MinIO) mangle "/../", "//" and long path segments. So a
+// name is the key with '%', '/', space, control bytes and bytes that are
+// not UTF-8 written as %XX (spaces because some servers' XML parsers trim
+// the <Key> of a multi-delete); everything else, unicode included, stays
+// readable.
+// The mapping is injective (decode inverts it) and byte-by-byte for ASCII,
+// so a glob's ASCII literal prefix is still a listing prefix. A name that
+// would exceed the limit becomes "%~" + SHA-256(key) ("%~" never starts
+// an escape), with the key itself in the object's x-amz-meta-strata-key.
+namespace strata::s3_detail {
+
+inline constexpr std::string_view hashed_marker = "%~";
+
+// Length of the valid UTF-8 sequence (2 to 4 bytes) starting at s[i], or 0.
+inline std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t len = 0;
+    unsigned int cp = 0;
+    if ((c & 0xE0) == 0xC0) {
+        len = 2;
+        cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+        len = 3;
+        cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (i + len > s.size()) return 0;
+    for (std::size_t k = 1; k < len; ++k) {
+        const auto cc = static_cast<unsigned char>(s[i + k]);
+        if ((cc & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (cc & 0x3F);
+    }
+    // Overlong forms, surrogates, values past U+10FFFF, and the two
+    // non-characters XML cannot carry are escaped instead.
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF || cp == 0xFFFE || cp == 0xFFFF)
+        return 0;
+    return len;
+}
+
+inline std::string encode_key(std::string_view key) {
+    static constexpr char digits[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(key.size() + 8);
+    for (std::size_t i = 0; i < key.size();) {
+        const auto c = static_cast<unsigned char>(key[i]);
+        if (c >= 0x80) {
+            if (const std::size_t len = utf8_sequence(key, i)) {
+                out.append(key.substr(i, len));
+                i += len;
+                continue;
+            }
+        } else if (c > 0x20 && c != 0x7F && c != '%' && c != '/') {
+            out += static_cast<char>(c);
+            ++i;
+            continue;
+        }
+        out += '%';
+        out += digits[c >> 4];
+        out += digits[c & 0xF];
+        ++i;
+    }
+    return out;
+}
+
+// nullopt for hashed names and for names strata did not write.
+inline std::optional<std::string> decode_name(std::string_view name) {
+    const auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    std::string out;
+    out.reserve(name.size());
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        if (name[i] != '%') {
+            out += name[i];
+            continue;
+        }
+        if (i + 2 >= name.size()) return std::nullopt;
+        const int hi = hex(name[i + 1]), lo = hex(name[i + 2]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        out += static_cast<char>(hi * 16 + lo);
+        i += 2;
+    }
+    return out;
+}
+
+inline bool is_hashed(std::string_view name) noexcept { return name.starts_with(hashed_marker); }
+
+inline std::string hashed_name(std::string_view key) { return std::string(hashed_marker) + to_hex(sha256(key)); }
+
+// The listing prefix for keys starting with `literal`: its encoding up to
+// the first non-ASCII byte, whose escaping depends on the bytes after it.
+inline std::string listing_prefix(std::string_view literal) {
+    std::size_t n = 0;
+    while (n < literal.size() && static_cast<unsigned char>(literal[n]) < 0x80) ++n;
+    return encode_key(literal.substr(0, n));
+}
+
+inline std::optional<std::string> base64_decode(std::string_view s) {
+    if (s.size() % 4 != 0) return std::nullopt;
+    std::string out(s.size() / 4 * 3, '\0');
+    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
+    if (n < 0) return std::nullopt;
+    std::size_t pad = 0;
+    while (pad < 2 && pad < s.size() && s[s.size() - 1 - pad] == '=') ++pad;
+    out.resize(static_cast<std::size_t>(n) - pad);
+    return out;
+}
+
+}  // namespace strata::s3_detail

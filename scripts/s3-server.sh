@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Starts or stops the S3-compatible test server: s3rver (installed from npm
+# into a cache outside the repository) on 127.0.0.1, a free port and a fresh
+# temporary directory, with the bucket created at start, behind a front that
+# checks every request's SigV4 signature (tests/integration/s3/sigv4_front.py).
+#
+#   scripts/s3-server.sh start STATE_DIR   # writes STATE_DIR/{endpoint,direct_endpoint,bucket,...}
+#   scripts/s3-server.sh stop STATE_DIR    # stops both by PID, removes the data
+#
+# endpoint is the verifying front; direct_endpoint is s3rver itself (for
+# benchmarks, where the Python front would be the bottleneck). Credentials
+# are s3rver's: access key S3RVER, secret S3RVER.
+set -euo pipefail
+
+S3RVER_VERSION=3.7.1
+BUCKET=strata-test
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+cache=${STRATA_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/strata}/s3rver-$S3RVER_VERSION
+python=/usr/bin/python3  # Debian's, which has python3-botocore
+[[ -x $python ]] || python=python3
+
+usage() { echo "usage: $0 start|stop STATE_DIR" >&2; exit 2; }
+[[ $# -eq 2 ]] || usage
+action=$1
+state=$2
+
+free_port() {
+  "$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Waits until something answers HTTP on the port, or the process dies.
+wait_http() {
+  local port=$1 pid=$2 name=$3
+  for _ in $(seq 1 100); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "s3-server: $name exited during start-up; log:" >&2
+      cat "$state/$name.log" >&2 || true
+      return 1
+    fi
+    if "$python" -c "import http.client,sys; c=http.client.HTTPConnection('127.0.0.1',$port,timeout=1); c.request('GET','/__front/stats'); c.getresponse()" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "s3-server: $name did not answer on port $port within 10 s" >&2
+  return 1
+}
+
+stop_pid() {
+  local file=$1 pid
+  [[ -f $file ]] || return 0
+  pid=$(cat "$file")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$file"
+}
+
+stop() {
+  stop_pid "$state/front.pid"
+  stop_pid "$state/s3rver.pid"
+  if [[ -f $state/data_dir ]]; then
+    rm -rf "$(cat "$state/data_dir")"
+    rm -f "$state/data_dir"
+  fi
+}
+
+start() {
+  mkdir -p "$state"
+  stop  # a previous run that was not stopped
+  if [[ ! -f $cache/node_modules/s3rver/bin/s3rver.js ]]; then
+    echo "s3-server: installing s3rver $S3RVER_VERSION into $cache" >&2
+    mkdir -p "$cache"
+    npm install --prefix "$cache" --no-audit --no-fund --loglevel=error "s3rver@$S3RVER_VERSION" >&2
+  fi
+  local data s3_port front_port
+  data=$(mktemp -d "${TMPDIR:-/tmp}/strata-s3rver.XXXXXX")
+  echo "$data" > "$state/data_dir"
+  s3_port=$(free_port)
+  # s3rver's paginated listings need the legacy OpenSSL provider on Node 17+.
+  NODE_OPTIONS=--openssl-legacy-provider setsid node "$cache/node_modules/s3rver/bin/s3rver.js" \
+    -d "$data" -a 127.0.0.1 -p "$s3_port" --silent --no-vhost-buckets --configure-bucket "$BUCKET" \
+    > "$state/s3rver.log" 2>&1 < /dev/null &
+  echo $! > "$state/s3rver.pid"
+  wait_http "$s3_port" "$(cat "$state/s3rver.pid")" s3rver || { stop; exit 1; }
+
+  front_port=$(free_port)
+  setsid "$python" "$root/tests/integration/s3/sigv4_front.py" --port "$front_port" \
+    --upstream "127.0.0.1:$s3_port" --credentials S3RVER:S3RVER > "$state/front.log" 2>&1 < /dev/null &
+  echo $! > "$state/front.pid"
+  wait_http "$front_port" "$(cat "$state/front.pid")" front || { stop; exit 1; }
+
+  echo "http://127.0.0.1:$front_port" > "$state/endpoint"
+  echo "http://127.0.0.1:$s3_port" > "$state/direct_endpoint"
+  echo "$BUCKET" > "$state/bucket"
+  echo "s3-server: s3rver on 127.0.0.1:$s3_port (data $data), verifying front on 127.0.0.1:$front_port"
+}
+
+case $action in
+  start) start ;;
+  stop) stop; echo "s3-server: stopped" ;;
+  *) usage ;;
+esac
