@@ -19,6 +19,7 @@
 #include <fstream>
 #include <algorithm>  // sort
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "strata/tiers/s3.hpp"
@@ -174,6 +175,10 @@ bool start_server() {
     if (!mkdtemp(tmpl.data())) return false;
     state = tmpl;
     own_server = true;
+    // One s3rver process per core (unless set): a single one is CPU-bound
+    // even by sequential GETs and would cap the parallel side.
+    const auto cores = std::to_string(std::max(1u, std::thread::hardware_concurrency()));
+    setenv("S3RVER_WORKERS", cores.c_str(), 0);
     return std::system(("bash '" + script.string() + "' start '" + state.string() + "' >&2").c_str()) == 0;
 }
 

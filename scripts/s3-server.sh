@@ -6,6 +6,7 @@
 #
 #   scripts/s3-server.sh start STATE_DIR   # writes STATE_DIR/{endpoint,direct_endpoint,bucket,...}
 #   scripts/s3-server.sh stop STATE_DIR    # stops both by PID, removes the data
+#   S3RVER_WORKERS=N scripts/s3-server.sh start ...  # N s3rver processes on one port (benchmarks)
 #
 # endpoint is the verifying front; direct_endpoint is s3rver itself (for
 # benchmarks, where the Python front would be the bottleneck). Credentials
@@ -54,7 +55,8 @@ stop_pid() {
   if kill -0 "$pid" 2>/dev/null; then
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
+    # setsid made it a group leader: take any workers it left with it.
+    kill -9 -- "-$pid" 2>/dev/null || kill -9 "$pid" 2>/dev/null || true
   fi
   rm -f "$file"
 }
@@ -81,9 +83,18 @@ start() {
   echo "$data" > "$state/data_dir"
   s3_port=$(free_port)
   # s3rver's paginated listings need the legacy OpenSSL provider on Node 17+.
-  NODE_OPTIONS=--openssl-legacy-provider setsid node "$cache/node_modules/s3rver/bin/s3rver.js" \
-    -d "$data" -a 127.0.0.1 -p "$s3_port" --silent --no-vhost-buckets --configure-bucket "$BUCKET" \
-    > "$state/s3rver.log" 2>&1 < /dev/null &
+  # S3RVER_WORKERS > 1 serves from several processes (benchmarks of parallel
+  # requests); the tests use one, as s3rver is meant to run.
+  local workers=${S3RVER_WORKERS:-1}
+  if ((workers > 1)); then
+    NODE_OPTIONS=--openssl-legacy-provider setsid node "$here/s3rver-cluster.js" \
+      "$cache/node_modules/s3rver" "$data" "$s3_port" "$BUCKET" "$workers" \
+      > "$state/s3rver.log" 2>&1 < /dev/null &
+  else
+    NODE_OPTIONS=--openssl-legacy-provider setsid node "$cache/node_modules/s3rver/bin/s3rver.js" \
+      -d "$data" -a 127.0.0.1 -p "$s3_port" --silent --no-vhost-buckets --configure-bucket "$BUCKET" \
+      > "$state/s3rver.log" 2>&1 < /dev/null &
+  fi
   echo $! > "$state/s3rver.pid"
   wait_http "$s3_port" "$(cat "$state/s3rver.pid")" s3rver || { stop; exit 1; }
 
