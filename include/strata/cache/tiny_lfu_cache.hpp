@@ -1,16 +1,10 @@
 #pragma once
 
 #include <cstddef>  // size_t
-#include <cstdint>  // uint64_t
-#include <optional>
-#include <string>
-#include <string_view>
 
 #include "strata/cache/cache_policy.hpp"
-#include "strata/cache/detail/segmented_table.hpp"
-#include "strata/cache/detail/sharded_cache.hpp"
+#include "strata/cache/detail/cache_front.hpp"
 #include "strata/cache/detail/tiny_lfu_shard.hpp"
-#include "strata/core/record.hpp"
 
 namespace strata {
 
@@ -20,27 +14,9 @@ namespace strata {
 // one-off scans (batch jobs, listings, backfills) that flush a plain LRU,
 // and beats LRU on skewed (Zipf-like) traffic. Lookups and inserts both
 // count as uses.
-class TinyLfuCache {
+class TinyLfuCache : public detail::CacheFront<detail::TinyLfuShard> {
 public:
-    explicit TinyLfuCache(std::size_t capacity) : core_(capacity) {}
-
-    std::optional<std::string> lookup(std::string_view key) { return core_.lookup(key); }
-
-    void insert(std::string_view key, std::string_view value,
-                std::optional<Clock::time_point> expires_at = std::nullopt) {
-        core_.insert(key, value, detail::expiry_or_never(expires_at));
-    }
-
-    void invalidate(std::string_view key) { core_.invalidate(key); }
-    void clear() { core_.clear(); }
-
-    std::size_t size() const { return core_.size(); }
-    std::size_t capacity() const noexcept { return core_.capacity(); }
-    std::uint64_t hits() const noexcept { return core_.hits(); }
-    std::uint64_t misses() const noexcept { return core_.misses(); }
-
-private:
-    detail::ShardedCache<detail::TinyLfuShard> core_;
+    explicit TinyLfuCache(std::size_t capacity) : CacheFront(capacity) {}
 };
 
 static_assert(check_cache_policy<TinyLfuCache>());

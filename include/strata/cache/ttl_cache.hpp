@@ -2,7 +2,6 @@
 
 #include <algorithm>  // min
 #include <cstddef>    // size_t
-#include <cstdint>    // uint64_t
 #include <optional>
 #include <stdexcept>  // invalid_argument
 #include <string>
@@ -10,7 +9,7 @@
 
 #include "strata/cache/cache_policy.hpp"
 #include "strata/cache/detail/lru_shard.hpp"
-#include "strata/cache/detail/sharded_cache.hpp"
+#include "strata/cache/detail/cache_front.hpp"
 #include "strata/core/record.hpp"
 
 namespace strata {
@@ -18,14 +17,13 @@ namespace strata {
 // An LruCache whose entries also expire `ttl` after they were inserted (or at
 // their own expiry, whichever comes first). Bounds staleness when another
 // process may write the tiers behind this cache's back.
-class TtlCache {
+class TtlCache : public detail::CacheFront<detail::LruShard> {
 public:
-    TtlCache(std::size_t capacity, Clock::duration ttl) : core_(capacity), ttl_(ttl) {
+    TtlCache(std::size_t capacity, Clock::duration ttl) : CacheFront(capacity), ttl_(ttl) {
         if (ttl <= Clock::duration::zero()) throw std::invalid_argument("strata::TtlCache: ttl must be positive");
     }
 
-    std::optional<std::string> lookup(std::string_view key) { return core_.lookup(key); }
-
+    // Hides CacheFront::insert: the stored expiry is capped at now + ttl.
     void insert(std::string_view key, std::string_view value,
                 std::optional<Clock::time_point> expires_at = std::nullopt) {
         const Clock::time_point now = Clock::now();
@@ -34,17 +32,9 @@ public:
         core_.insert(key, value, expires_at ? std::min(*expires_at, limit) : limit);
     }
 
-    void invalidate(std::string_view key) { core_.invalidate(key); }
-    void clear() { core_.clear(); }
-
-    std::size_t size() const { return core_.size(); }
-    std::size_t capacity() const noexcept { return core_.capacity(); }
     Clock::duration ttl() const noexcept { return ttl_; }
-    std::uint64_t hits() const noexcept { return core_.hits(); }
-    std::uint64_t misses() const noexcept { return core_.misses(); }
 
 private:
-    detail::ShardedCache<detail::LruShard> core_;
     Clock::duration ttl_;
 };
 

@@ -26,6 +26,7 @@
 #include "strata/core/key.hpp"
 #include "strata/core/tier.hpp"
 #include "strata/tiers/detail/file_io.hpp"
+#include "strata/tiers/detail/per_key_batch.hpp"
 #include "strata/tiers/detail/file_path.hpp"
 
 namespace strata {
@@ -153,24 +154,10 @@ public:
     // Files hold one record each: there is no round trip to save, so the
     // batch calls are loops in input order.
     std::vector<std::optional<Record>> fetch_many(std::span<const std::string> keys) {
-        for (const auto& k : keys) validate_key(k);
-        std::vector<std::optional<Record>> out;
-        out.reserve(keys.size());
-        for (const auto& k : keys) out.push_back(fetch(k));
-        return out;
+        return detail::fetch_each(*this, keys);
     }
-
-    void store_many(std::span<const Entry> entries) {
-        for (const auto& e : entries) validate_key(e.key);
-        for (const auto& e : entries) store(e.key, e.record);
-    }
-
-    std::size_t erase_many(std::span<const std::string> keys) {
-        for (const auto& k : keys) validate_key(k);
-        std::size_t n = 0;
-        for (const auto& k : keys) n += erase(k) ? 1 : 0;
-        return n;
-    }
+    void store_many(std::span<const Entry> entries) { detail::store_each(*this, entries); }
+    std::size_t erase_many(std::span<const std::string> keys) { return detail::erase_each(*this, keys); }
 
     std::vector<std::string> keys(std::string_view pattern) {
         const Glob glob(pattern);

@@ -17,6 +17,7 @@
 #include "strata/core/glob.hpp"
 #include "strata/core/key.hpp"
 #include "strata/core/tier.hpp"
+#include "strata/tiers/detail/per_key_batch.hpp"
 
 namespace strata {
 
@@ -64,23 +65,12 @@ public:
         return true;
     }
 
+    // In-process: no round trip to save, so batches are loops.
     std::vector<std::optional<Record>> fetch_many(std::span<const std::string> keys) {
-        std::vector<std::optional<Record>> out;
-        out.reserve(keys.size());
-        for (const auto& k : keys) out.push_back(fetch(k));
-        return out;
+        return detail::fetch_each(*this, keys);
     }
-
-    void store_many(std::span<const Entry> entries) {
-        for (const auto& e : entries) validate_key(e.key);
-        for (const auto& e : entries) store(e.key, e.record);
-    }
-
-    std::size_t erase_many(std::span<const std::string> keys) {
-        std::size_t n = 0;
-        for (const auto& k : keys) n += erase(k) ? 1 : 0;
-        return n;
-    }
+    void store_many(std::span<const Entry> entries) { detail::store_each(*this, entries); }
+    std::size_t erase_many(std::span<const std::string> keys) { return detail::erase_each(*this, keys); }
 
     std::vector<std::string> keys(std::string_view pattern) {
         const Glob glob(pattern);
