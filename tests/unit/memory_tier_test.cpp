@@ -30,6 +30,18 @@ TEST(MemoryTier, ReportsKeysIdleLongerThanABound) {
     EXPECT_TRUE(tier.idle_keys(15ms).empty());
 }
 
+TEST(MemoryTier, PeekingLeavesIdleTimesAlone) {
+    strata::MemoryTier tier;
+    tier.store("k", strata::make_record("v", 1));
+    std::this_thread::sleep_for(30ms);
+    const std::vector<std::string> keys{"k", "absent"};
+    const auto got = tier.peek_many(keys);
+    ASSERT_TRUE(got[0]);
+    EXPECT_EQ(got[0]->value, "v");
+    EXPECT_FALSE(got[1]);
+    EXPECT_EQ(tier.idle_keys(15ms), std::vector<std::string>{"k"});  // a peek is not a use
+}
+
 TEST(MemoryTier, SweepRemovesExpiredRecords) {
     strata::MemoryTier tier;
     const auto now = strata::Clock::now();

@@ -33,19 +33,16 @@ public:
 
     std::string_view name() const noexcept { return "memory"; }
 
-    std::optional<Record> fetch(std::string_view key) {
-        validate_key(key);
-        const auto now = Clock::now();
-        Shard& s = shard(key);
-        std::lock_guard lock(s.mutex);
-        auto it = s.map.find(key);
-        if (it == s.map.end()) return std::nullopt;
-        if (it->second.record.expired(now)) {
-            s.map.erase(it);
-            return std::nullopt;
-        }
-        it->second.accessed = now;
-        return it->second.record;
+    std::optional<Record> fetch(std::string_view key) { return read(key, true); }
+
+    // fetch_many that leaves idle times alone: checkpoints read through it,
+    // so capturing the tier never makes its keys look recently used.
+    std::vector<std::optional<Record>> peek_many(std::span<const std::string> keys) {
+        for (const auto& k : keys) validate_key(k);
+        std::vector<std::optional<Record>> out;
+        out.reserve(keys.size());
+        for (const auto& k : keys) out.push_back(read(k, false));
+        return out;
     }
 
     void store(std::string_view key, const Record& record) {
@@ -125,6 +122,21 @@ private:
         std::mutex mutex;
         std::unordered_map<std::string, Slot, detail::StringHash, std::equal_to<>> map;
     };
+
+    std::optional<Record> read(std::string_view key, bool counts_as_use) {
+        validate_key(key);
+        const auto now = Clock::now();
+        Shard& s = shard(key);
+        std::lock_guard lock(s.mutex);
+        auto it = s.map.find(key);
+        if (it == s.map.end()) return std::nullopt;
+        if (it->second.record.expired(now)) {
+            s.map.erase(it);
+            return std::nullopt;
+        }
+        if (counts_as_use) it->second.accessed = now;
+        return it->second.record;
+    }
 
     Shard& shard(std::string_view key) { return shards_[detail::StringHash{}(key) % shard_count]; }
 
