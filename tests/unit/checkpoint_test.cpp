@@ -20,6 +20,8 @@
 #include <strata/checkpoint/tier_store.hpp>
 #include <strata/strata.hpp>
 #include <thread>
+#include "common/temp_dir.hpp"
+#include "common/record_snapshot.hpp"
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -27,18 +29,7 @@ using strata::CheckpointType;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "strata-ckpt-XXXXXX").string();
-        if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-        path = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using strata::testing::TempDir;
 
 // AlwaysPromote that counts its calls: any read through the manager's read
 // path shows here.
@@ -88,24 +79,8 @@ static_assert(!strata::CheckpointStore<int>);
 static_assert(!strata::CheckpointStore<strata::MemoryTier>);  // a tier is not a store
 static_assert(!std::is_polymorphic_v<Ckpt>);
 
-std::map<std::string, strata::Record> snapshot(auto& tier) {
-    std::map<std::string, strata::Record> out;
-    for (auto& k : tier.keys("*")) out[k] = *tier.fetch(k);
-    return out;
-}
-
-void expect_same(const std::map<std::string, strata::Record>& a, const std::map<std::string, strata::Record>& b) {
-    ASSERT_EQ(a.size(), b.size());
-    for (const auto& [k, r] : a) {
-        auto it = b.find(k);
-        ASSERT_NE(it, b.end()) << k;
-        EXPECT_EQ(r.value, it->second.value) << k;
-        EXPECT_EQ(r.version, it->second.version) << k;
-        EXPECT_EQ(r.updated_at, it->second.updated_at) << k;
-        EXPECT_EQ(r.expires_at, it->second.expires_at) << k;
-        EXPECT_EQ(r.checksum, it->second.checksum) << k;
-    }
-}
+using strata::testing::expect_same;
+using strata::testing::snapshot;
 
 void flip_byte(const fs::path& file, std::uintmax_t at) {
     std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/tier_wrappers.hpp"
+#include "common/temp_dir.hpp"
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -16,18 +17,7 @@ using strata::testing::Switchable;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::random_device rd;
-        path = fs::temp_directory_path() / ("strata-mgr-" + std::to_string(rd()) + std::to_string(rd()));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using strata::testing::TempDir;
 
 using Hot = Switchable<strata::MemoryTier>;
 using Warm = Switchable<strata::FileTier>;

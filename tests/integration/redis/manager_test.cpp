@@ -16,6 +16,7 @@
 #include "integration/redis/support.hpp"
 #include "strata/strata.hpp"
 #include "strata/tiers/redis.hpp"
+#include "common/temp_dir.hpp"
 
 namespace {
 
@@ -24,18 +25,7 @@ namespace fs = std::filesystem;
 namespace rt = strata_test::redis;
 
 // A temporary directory for the durable tier, removed afterwards.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "strata-redis-mgr-XXXXXX").string();
-        if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-        path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using strata::testing::TempDir;
 
 auto make_manager(const strata::RedisOptions& o, const fs::path& dir) {
     return strata::StateManager{strata::NoCache{}, strata::NeverPromote{}, strata::RedisTier{o}, strata::FileTier{dir}};

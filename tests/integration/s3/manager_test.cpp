@@ -3,7 +3,6 @@
 // front.
 
 #include <gtest/gtest.h>
-#include <stdlib.h>  // mkdtemp
 
 #include <filesystem>
 #include <string>
@@ -12,32 +11,18 @@
 #include "integration/s3/support.hpp"
 #include "strata/strata.hpp"
 #include "strata/tiers/s3.hpp"
+#include "common/temp_dir.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "strata-s3-manager-XXXXXX").string();
-        if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-        path_ = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
+using strata::testing::TempDir;
 
 TEST(S3Manager, DemotesToS3AndPromotesBack) {
     TempDir dir;
     strata::StateManager mgr{strata::NoCache{}, strata::NeverPromote{}, strata::MemoryTier{},
-                             strata::FileTier{dir.path()}, strata::S3Tier{strata_test::s3::options()}};
+                             strata::FileTier{dir.path}, strata::S3Tier{strata_test::s3::options()}};
     auto& memory = mgr.tier<strata::MemoryTier>();
     auto& s3 = mgr.tier<strata::S3Tier>();
 
@@ -77,7 +62,7 @@ TEST(S3Manager, DemotesToS3AndPromotesBack) {
 TEST(S3Manager, WritesStraightIntoTheColdTier) {
     TempDir dir;
     strata::StateManager mgr{strata::LruCache{100}, strata::NeverPromote{}, strata::MemoryTier{},
-                             strata::FileTier{dir.path()}, strata::S3Tier{strata_test::s3::options()}};
+                             strata::FileTier{dir.path}, strata::S3Tier{strata_test::s3::options()}};
     std::vector<std::pair<std::string, std::string>> batch;
     for (int i = 0; i < 50; ++i) batch.emplace_back("archive/" + std::to_string(i), "value " + std::to_string(i));
     mgr.set_many(batch, strata::in<strata::S3Tier>);

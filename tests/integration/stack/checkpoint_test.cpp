@@ -2,7 +2,6 @@
 // servers of the Redis and PostgreSQL suites (CTest fixtures). Checkpoints go
 // to a directory, and to a second PostgreSQL table through TierCheckpointStore.
 #include <gtest/gtest.h>
-#include <stdlib.h>  // mkdtemp
 
 #include <filesystem>
 #include <fstream>
@@ -18,6 +17,8 @@
 #include "strata/strata.hpp"
 #include "strata/tiers/postgres.hpp"
 #include "strata/tiers/redis.hpp"
+#include "common/temp_dir.hpp"
+#include "common/record_snapshot.hpp"
 
 namespace {
 
@@ -27,37 +28,10 @@ using strata::CheckpointType;
 using Manager = strata::StateManager<strata::LruCache, strata::AccessCountPromotion, strata::RedisTier,
                                      strata::PostgresTier>;
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "strata-stack-ckpt-XXXXXX").string();
-        if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-        path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using strata::testing::TempDir;
 
-std::map<std::string, strata::Record> snapshot(auto& tier) {
-    std::map<std::string, strata::Record> out;
-    for (auto& k : tier.keys("*")) out[k] = *tier.fetch(k);
-    return out;
-}
-
-void expect_same(const std::map<std::string, strata::Record>& a, const std::map<std::string, strata::Record>& b) {
-    ASSERT_EQ(a.size(), b.size());
-    for (const auto& [k, r] : a) {
-        auto it = b.find(k);
-        ASSERT_NE(it, b.end()) << k;
-        EXPECT_EQ(r.value, it->second.value) << k;
-        EXPECT_EQ(r.version, it->second.version) << k;
-        EXPECT_EQ(r.updated_at, it->second.updated_at) << k;
-        EXPECT_EQ(r.expires_at, it->second.expires_at) << k;
-        EXPECT_EQ(r.checksum, it->second.checksum) << k;
-    }
-}
+using strata::testing::expect_same;
+using strata::testing::snapshot;
 
 class StackCheckpointTest : public ::testing::Test {
 protected:

@@ -4,16 +4,9 @@
 # gtest_discover_tests flattens list-valued PROPERTIES, so the two-element
 # FIXTURES_REQUIRED and ENVIRONMENT are set by a test include file that runs
 # after discovery, on the list of tests discovery produced.
-if(DEFINED strata_redis_dir)
-  set(_stack_redis_dir "${strata_redis_dir}")
-else()
-  set(_stack_redis_dir "${CMAKE_CURRENT_BINARY_DIR}/redis-server")
-endif()
-if(DEFINED _pg_state)
-  set(_stack_pg_dir "${_pg_state}")
-else()
-  set(_stack_pg_dir "${CMAKE_CURRENT_BINARY_DIR}/postgres-server")
-endif()
+# The state directories the Redis and PostgreSQL fixtures start their servers in.
+set(_stack_redis_dir "${CMAKE_CURRENT_BINARY_DIR}/redis-server")
+set(_stack_pg_dir "${CMAKE_CURRENT_BINARY_DIR}/postgres-server")
 
 gtest_discover_tests(${target} DISCOVERY_TIMEOUT 60 TEST_LIST strata_stack_test_list
                      PROPERTIES LABELS stack TIMEOUT 180)
