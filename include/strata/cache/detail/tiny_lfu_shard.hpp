@@ -2,15 +2,13 @@
 
 #include <algorithm>  // max
 #include <cstddef>    // size_t
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "strata/cache/detail/count_min_sketch.hpp"
 #include "strata/cache/detail/key_hash.hpp"
-#include "strata/cache/detail/segmented_table.hpp"
-#include "strata/cache/detail/shards.hpp"
+#include "strata/cache/detail/shard_base.hpp"
 #include "strata/core/record.hpp"
 
 namespace strata::detail {
@@ -21,8 +19,8 @@ namespace strata::detail {
 // than the entry main would evict for it. Main is a segmented LRU: probation
 // (~20%) for entries seen once there, protected (~80%) for entries hit again.
 // A one-off scan therefore churns only the window and never displaces the
-// frequently used set. The caller holds `mutex` (see ShardedCache).
-class alignas(64) TinyLfuShard {
+// frequently used set.
+class alignas(64) TinyLfuShard : public ShardBase<3> {
 public:
     // Below this a 1% window rounds to a single entry and the sketch is tiny.
     static constexpr std::size_t min_capacity = 256;
@@ -38,16 +36,8 @@ public:
           sample_limit_(std::max<std::size_t>(10 * capacity, 16)) {}
 
     std::optional<std::string> lookup(const HashedKey& key) {
-        const Table::Handle e = table_.find(key);
-        if (e == nullptr) {
-            misses.bump();
-            return std::nullopt;
-        }
-        if (Table::expired(*e)) {
-            table_.erase(e);
-            misses.bump();
-            return std::nullopt;
-        }
+        const Handle e = find_live(key);
+        if (e == nullptr) return std::nullopt;
         record(key.hash);
         on_hit(e);
         hits.bump();
@@ -57,7 +47,7 @@ public:
     void insert(const HashedKey& key, std::string_view value, Clock::time_point expires_at) {
         if (capacity_ == 0) return;
         record(key.hash);
-        if (const Table::Handle e = table_.find(key)) {
+        if (const Handle e = table_.find(key)) {
             e->value.assign(value);
             e->expires_at = expires_at;
             on_hit(e);
@@ -67,19 +57,7 @@ public:
         if (table_.size(window) > window_capacity_) admit(table_.back(window));
     }
 
-    void invalidate(const HashedKey& key) {
-        if (const Table::Handle e = table_.find(key)) table_.erase(e);
-    }
-
-    void clear() noexcept { table_.clear(); }
-    std::size_t size() const noexcept { return table_.size(); }
-
-    std::mutex mutex;
-    ShardCounter hits;
-    ShardCounter misses;
-
 private:
-    using Table = SegmentedTable<3>;
     static constexpr std::size_t window = 0;
     static constexpr std::size_t probation = 1;
     static constexpr std::size_t protect = 2;
@@ -92,7 +70,7 @@ private:
         }
     }
 
-    void on_hit(Table::Handle e) {
+    void on_hit(Handle e) {
         if (e->segment == window) {
             table_.touch(e, window_capacity_ / 4);
             return;
@@ -108,7 +86,7 @@ private:
     }
 
     // `candidate` has just left the window: into main, or out of the cache.
-    void admit(Table::Handle candidate) {
+    void admit(Handle candidate) {
         const std::size_t main_size = table_.size(probation) + table_.size(protect);
         if (main_size < main_capacity_) {
             table_.move_to_front(candidate, probation);
@@ -118,7 +96,7 @@ private:
             table_.erase(candidate);
             return;
         }
-        const Table::Handle victim = table_.size(probation) > 0 ? table_.back(probation) : table_.back(protect);
+        const Handle victim = table_.size(probation) > 0 ? table_.back(probation) : table_.back(protect);
         // An expired victim goes whatever its past popularity. Ties go to the
         // incumbent: a key must prove itself to displace one already there.
         if (Table::expired(*victim) || sketch_.estimate(candidate->hash) > sketch_.estimate(victim->hash)) {
@@ -129,7 +107,6 @@ private:
         }
     }
 
-    Table table_;
     std::size_t capacity_;
     std::size_t window_capacity_;
     std::size_t main_capacity_;

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <cstddef>  // size_t
+#include <mutex>
+
+#include "strata/cache/detail/key_hash.hpp"
+#include "strata/cache/detail/segmented_table.hpp"
+#include "strata/cache/detail/shards.hpp"
+
+namespace strata::detail {
+
+// What every cache shard has whatever its policy: the table of entries, the
+// lock the caller holds around each call (see ShardedCache), hit and miss
+// counters, and the calls that do not depend on the policy.
+template <std::size_t Segments>
+class ShardBase {
+public:
+    void invalidate(const HashedKey& key) {
+        if (const Handle e = table_.find(key)) table_.erase(e);
+    }
+
+    void clear() noexcept { table_.clear(); }
+    std::size_t size() const noexcept { return table_.size(); }
+
+    std::mutex mutex;
+    ShardCounter hits;
+    ShardCounter misses;
+
+protected:
+    using Table = SegmentedTable<Segments>;
+    using Handle = typename Table::Handle;
+
+    // The entry for `key` if it is there and not expired (an expired one is
+    // dropped); otherwise counts a miss and returns null.
+    Handle find_live(const HashedKey& key) {
+        const Handle e = table_.find(key);
+        if (e != nullptr && !Table::expired(*e)) return e;
+        if (e != nullptr) table_.erase(e);
+        misses.bump();
+        return nullptr;
+    }
+
+    Table table_;
+};
+
+}  // namespace strata::detail
