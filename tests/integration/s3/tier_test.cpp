@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>  // close
 
+#include <algorithm>  // count_if
 #include <chrono>
 #include <cstdlib>  // setenv, unsetenv
 #include <random>
@@ -286,6 +287,33 @@ TEST(S3Tier, ConcurrentCallersShareOneTier) {
         });
     for (auto& th : threads) th.join();
     EXPECT_EQ(tier.keys("t*").size(), 80u);
+}
+
+// A batch signs each request when a slot frees, not all of them up front:
+// a long batch never sends a signature older than the request (S3 refuses
+// those 15 minutes on), and the first requests go out before the rest are built.
+TEST(S3Session, BuildsEachRequestWhenASlotFrees) {
+    using namespace strata::s3_detail;
+    const Client client(options(true));
+    constexpr std::size_t width = 3, count = 12;
+    std::vector<HttpResponse> out(count);
+    std::vector<std::size_t> answered_before(count);
+    Session session;
+    session.run(
+        [&](std::size_t i) {
+            answered_before[i] = static_cast<std::size_t>(
+                std::count_if(out.begin(), out.end(), [](const HttpResponse& r) { return r.status != 0; }));
+            return client.prepare({"HEAD", "", {}, {}, {}});
+        },
+        out, {.max_parallel = width});
+    for (std::size_t i = 0; i < count; ++i) {
+        EXPECT_EQ(out[i].status, 200) << i;
+        if (i < width) {
+            EXPECT_EQ(answered_before[i], 0u) << i;  // the first ones go out at once
+        } else {
+            EXPECT_GE(answered_before[i], i - width + 1) << i;  // the rest wait for a slot
+        }
+    }
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>  // uint64_t
 #include <memory>   // unique_ptr
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -86,11 +87,8 @@ public:
         const auto deadline = std::chrono::steady_clock::now() + options_.retries.max_total;
         std::size_t attempt = 0;
         while (!pending.empty()) {
-            std::vector<HttpRequest> http;
-            http.reserve(pending.size());
-            for (const std::size_t i : pending) http.push_back(prepare(reqs[i]));
             std::vector<HttpResponse> got(pending.size());
-            pool_->run(http, got, settings());
+            pool_->run([&](std::size_t j) { return prepare(reqs[pending[j]]); }, got, settings());
             std::vector<std::size_t> again;
             for (std::size_t j = 0; j < pending.size(); ++j) {
                 if (retryable(got[j])) again.push_back(pending[j]);
@@ -179,8 +177,8 @@ public:
         headers.emplace_back("host", host);
         add_signing_headers(headers, creds_, date, payload_hash);
         const std::string query = canonical_query(req.query);
-        const Signature sig =
-            sign_v4({req.method, path, req.query, headers, payload_hash}, creds_, options_.region, "s3", date);
+        const Signature sig = sign_v4({req.method, path, req.query, headers, payload_hash}, creds_, options_.region,
+                                      "s3", date, signing_key_for(std::string_view(date).substr(0, 8)));
 
         HttpRequest out;
         out.method = req.method;
@@ -193,6 +191,16 @@ public:
     }
 
 private:
+    // kSigning changes once a day; deriving it costs four HMACs per request.
+    Digest signing_key_for(std::string_view day) const {
+        std::lock_guard lock(signing_key_mutex_);
+        if (day != signing_key_day_) {
+            signing_key_ = signing_key(creds_.secret_key, day, options_.region, "s3");
+            signing_key_day_ = day;
+        }
+        return signing_key_;
+    }
+
     HttpSettings settings() const { return {options_.timeout, options_.connect_timeout, options_.max_parallel}; }
 
     static ListPage parse_list(std::string_view xml) {
@@ -229,6 +237,9 @@ private:
     Credentials creds_;
     std::string scheme_, authority_;
     std::unique_ptr<SessionPool> pool_;
+    mutable std::mutex signing_key_mutex_;
+    mutable std::string signing_key_day_;
+    mutable Digest signing_key_{};
 };
 
 }  // namespace strata::s3_detail

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>  // is_invocable_r_v
 #include <vector>
 
 #include "strata/tiers/s3/sigv4.hpp"  // Headers, lower, trim_all
@@ -22,6 +23,7 @@
 // each concurrent caller, so no lock is held while requests are in flight.
 namespace strata::s3_detail {
 
+// Only the body is borrowed: curl copies the rest when the request starts.
 struct HttpRequest {
     std::string method;                // GET, HEAD, PUT, POST, DELETE
     std::string url;
@@ -68,11 +70,17 @@ public:
         curl_multi_cleanup(multi_);
     }
 
-    // Runs every request, at most settings.max_parallel at a time; out[i]
-    // receives the response to reqs[i]. Transport failures are reported in
-    // the response, never thrown.
-    void run(std::span<const HttpRequest> reqs, std::span<HttpResponse> out, const HttpSettings& settings) {
-        const std::size_t width = std::min(std::max<std::size_t>(settings.max_parallel, 1), reqs.size());
+    // Runs out.size() requests, at most settings.max_parallel at a time.
+    // make(i) builds request i just before it is sent, so no signature is
+    // older than its dispatch however long the batch runs (S3 refuses a
+    // request signed 15 minutes before it arrives), and the first requests
+    // are on the wire while the rest are still unsigned. out[i] receives the
+    // response to request i; transport failures are reported there, never thrown.
+    template <class MakeRequest>
+        requires std::is_invocable_r_v<HttpRequest, MakeRequest&, std::size_t>
+    void run(MakeRequest&& make, std::span<HttpResponse> out, const HttpSettings& settings) {
+        const std::size_t count = out.size();
+        const std::size_t width = std::min(std::max<std::size_t>(settings.max_parallel, 1), count);
         while (easy_.size() < width) {
             CURL* h = curl_easy_init();
             if (!h) throw std::bad_alloc();
@@ -85,11 +93,11 @@ public:
 
         std::size_t next = 0, active = 0;
         try {
-            while (next < reqs.size() || active > 0) {
-                while (!free_slots.empty() && next < reqs.size()) {
+            while (next < count || active > 0) {
+                while (!free_slots.empty() && next < count) {
                     const std::size_t s = free_slots.back();
+                    start(s, make(next), out[next], next, settings);
                     free_slots.pop_back();
-                    start(s, reqs[next], out[next], next, settings);
                     ++next;
                     ++active;
                 }
@@ -220,9 +228,10 @@ class SessionPool {
 public:
     static constexpr std::size_t max_idle = 8;
 
-    void run(std::span<const HttpRequest> reqs, std::span<HttpResponse> out, const HttpSettings& settings) {
+    template <class MakeRequest>
+    void run(MakeRequest&& make, std::span<HttpResponse> out, const HttpSettings& settings) {
         std::unique_ptr<Session> s = take();
-        s->run(reqs, out, settings);
+        s->run(make, out, settings);
         give_back(std::move(s));
     }
 

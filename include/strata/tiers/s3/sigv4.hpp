@@ -153,8 +153,10 @@ inline void add_signing_headers(Headers& headers, const Credentials& creds, std:
 }
 
 // `date` is the request's x-amz-date; its first 8 characters form the scope.
+// `key` is signing_key(secret, day, region, service): it changes once a day,
+// so a client derives it once rather than per request.
 inline Signature sign_v4(const SigningInput& in, const Credentials& creds, std::string_view region,
-                         std::string_view service, std::string_view date) {
+                         std::string_view service, std::string_view date, const Digest& key) {
     Signature s;
     auto [header_block, signed_names] = canonical_headers(in.headers);
     s.signed_headers = std::move(signed_names);
@@ -188,7 +190,6 @@ inline Signature sign_v4(const SigningInput& in, const Credentials& creds, std::
     s.string_to_sign += '\n';
     s.string_to_sign += to_hex(sha256(s.canonical_request));
 
-    const Digest key = signing_key(creds.secret_key, day, region, service);
     s.signature = to_hex(hmac_sha256(as_bytes(key), s.string_to_sign));
 
     s.authorization += algorithm;
@@ -201,6 +202,11 @@ inline Signature sign_v4(const SigningInput& in, const Credentials& creds, std::
     s.authorization += ",Signature=";
     s.authorization += s.signature;
     return s;
+}
+
+inline Signature sign_v4(const SigningInput& in, const Credentials& creds, std::string_view region,
+                         std::string_view service, std::string_view date) {
+    return sign_v4(in, creds, region, service, date, signing_key(creds.secret_key, date.substr(0, 8), region, service));
 }
 
 }  // namespace strata::s3_detail
