@@ -4,20 +4,29 @@
 // signer: the raw client), in the same run against the same local s3rver.
 //
 // Run: build-*/benchmarks/bench_s3_parallel --benchmark_counters_tabular=true
-// Starts its own server with scripts/s3-server.sh unless STRATA_S3_STATE
-// names a running one, and talks to s3rver directly (the signature-checking
+// Starts its own servers with scripts/s3-server.sh (one per latency the
+// benchmarks use), or uses the running one STRATA_S3_STATE names for the
+// latency-0 cases, and talks to s3rver directly (the signature-checking
 // front of the tests would be the bottleneck).
+//
+// Loopback has no latency for parallel requests to hide: client and server
+// share the same two cores, so the latency-0 cases measure CPU. The cases
+// with latency_ms > 0 hold every request that long in the server before it
+// is served (a timer, no CPU), as the network and S3 itself do; a real S3
+// GET waits tens of milliseconds.
 
 #include <benchmark/benchmark.h>
 #include <curl/curl.h>
 #include <stdlib.h>  // mkdtemp
 
+#include <algorithm>  // sort, max
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <algorithm>  // sort
+#include <iostream>
+#include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,24 +40,12 @@ constexpr int object_count = 1000;
 constexpr std::size_t object_size = 4096;
 
 const fs::path script = fs::path(__FILE__).parent_path().parent_path() / "scripts" / "s3-server.sh";
-fs::path state;
-bool own_server = false;
 
 std::string read_line(const fs::path& p) {
     std::ifstream in(p);
     std::string s;
     std::getline(in, s);
     return s;
-}
-
-strata::S3Options bench_options(const std::string& prefix) {
-    strata::S3Options o;
-    o.endpoint = read_line(state / "direct_endpoint");
-    o.bucket = read_line(state / "bucket");
-    o.access_key = o.secret_key = "S3RVER";
-    o.prefix = prefix;
-    o.compression.enabled = false;  // random 4 KB values: nothing to gain
-    return o;
 }
 
 std::vector<strata::Entry> entries() {
@@ -76,6 +73,82 @@ double seconds_of(auto&& f) {
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
+}
+
+strata::S3Options options_for(const fs::path& state, const std::string& prefix) {
+    strata::S3Options o;
+    o.endpoint = read_line(state / "direct_endpoint");
+    o.bucket = read_line(state / "bucket");
+    o.access_key = o.secret_key = "S3RVER";
+    o.prefix = prefix;
+    o.compression.enabled = false;  // random 4 KB values: nothing to gain
+    return o;
+}
+
+// The servers, by the latency they add to every request: started on first
+// use (with the objects the fetch benchmarks read), stopped at exit.
+class Servers {
+public:
+    Servers() = default;
+    Servers(const Servers&) = delete;
+    Servers& operator=(const Servers&) = delete;
+    ~Servers() {
+        for (const auto& dir : owned_) {
+            std::system(("bash '" + script.string() + "' stop '" + dir.string() + "' >&2").c_str());
+            fs::remove_all(dir);
+        }
+    }
+
+    // The state directory of the server adding latency_ms; empty if it cannot start.
+    const fs::path& state(long latency_ms) {
+        auto [it, added] = states_.try_emplace(latency_ms);
+        if (added) it->second = start(latency_ms);
+        return it->second;
+    }
+
+private:
+    fs::path start(long latency_ms) {
+        fs::path dir;
+        if (const char* s = std::getenv("STRATA_S3_STATE"); s && *s && latency_ms == 0) {
+            dir = s;
+        } else {
+            std::string tmpl = (fs::temp_directory_path() / "strata-bench-s3-XXXXXX").string();
+            if (!mkdtemp(tmpl.data())) return {};
+            dir = tmpl;
+            owned_.push_back(dir);
+            // One s3rver process per core (unless set): a single one is CPU-bound
+            // even by sequential GETs and would cap the parallel side.
+            const auto cores = std::to_string(std::max(1u, std::thread::hardware_concurrency()));
+            const std::string env = "S3RVER_WORKERS=${S3RVER_WORKERS:-" + cores + "} S3RVER_LATENCY_MS=" +
+                                    std::to_string(latency_ms) + " ";
+            if (std::system((env + "bash '" + script.string() + "' start '" + dir.string() + "' >&2").c_str()) != 0)
+                return {};
+        }
+        try {
+            strata::S3Tier(options_for(dir, "bench-fetch/")).store_many(entries());
+        } catch (const strata::Error& e) {
+            std::cerr << "cannot store the objects to fetch: " << e.what() << '\n';
+            return {};
+        }
+        return dir;
+    }
+
+    std::map<long, fs::path> states_;
+    std::vector<fs::path> owned_;
+};
+
+Servers* servers = nullptr;
+
+// Args: requests in flight (S3Options::max_parallel), latency added to each request (ms).
+std::optional<strata::S3Options> bench_options(benchmark::State& st, const std::string& prefix) {
+    const fs::path& state = servers->state(st.range(1));
+    if (state.empty()) {
+        st.SkipWithError("cannot start the S3 test server");
+        return std::nullopt;
+    }
+    auto o = options_for(state, prefix);
+    o.max_parallel = static_cast<std::size_t>(st.range(0));
+    return o;
 }
 
 // The raw client: one libcurl easy handle (keep-alive) sending the same
@@ -117,12 +190,11 @@ private:
 // Each iteration runs the sequential paths and then the parallel one, so
 // all of them see the same machine; the ratio is of per-path medians. The
 // machine is shared (2 cores), so single runs drift; pairs do not.
-// Arg: requests in flight (S3Options::max_parallel).
 void BM_FetchMany_vs_Sequential(benchmark::State& st) {
-    auto o = bench_options("bench-fetch/");
-    o.max_parallel = static_cast<std::size_t>(st.range(0));
-    strata::S3Tier tier(o);
-    RawCurl raw(o);
+    const auto o = bench_options(st, "bench-fetch/");
+    if (!o) return;
+    strata::S3Tier tier(*o);
+    RawCurl raw(*o);
     const auto keys = names(entries());
     std::vector<double> raw_seq, seq, par;
     for (auto _ : st) {
@@ -146,9 +218,9 @@ void BM_FetchMany_vs_Sequential(benchmark::State& st) {
 }
 
 void BM_StoreMany_vs_Sequential(benchmark::State& st) {
-    auto o = bench_options("bench-store/");
-    o.max_parallel = static_cast<std::size_t>(st.range(0));
-    strata::S3Tier tier(o);
+    const auto o = bench_options(st, "bench-store/");
+    if (!o) return;
+    strata::S3Tier tier(*o);
     const auto es = entries();
     std::vector<double> seq, par;
     for (auto _ : st) {
@@ -163,46 +235,28 @@ void BM_StoreMany_vs_Sequential(benchmark::State& st) {
     st.counters["speedup_vs_sequential"] = median(seq) / median(par);
 }
 
-BENCHMARK(BM_FetchMany_vs_Sequential)->Arg(8)->Arg(32)->Iterations(5)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_StoreMany_vs_Sequential)->Arg(8)->Arg(32)->Iterations(5)->UseManualTime()->Unit(benchmark::kMillisecond);
-
-bool start_server() {
-    if (const char* s = std::getenv("STRATA_S3_STATE"); s && *s) {
-        state = s;
-        return true;
-    }
-    std::string tmpl = (fs::temp_directory_path() / "strata-bench-s3-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) return false;
-    state = tmpl;
-    own_server = true;
-    // One s3rver process per core (unless set): a single one is CPU-bound
-    // even by sequential GETs and would cap the parallel side.
-    const auto cores = std::to_string(std::max(1u, std::thread::hardware_concurrency()));
-    setenv("S3RVER_WORKERS", cores.c_str(), 0);
-    return std::system(("bash '" + script.string() + "' start '" + state.string() + "' >&2").c_str()) == 0;
+// Latency 0 is bare loopback; 2 ms is a tenth of what a small S3 GET
+// typically waits, run 3 times (each pass issues 2,000 sequential requests).
+void loopback(benchmark::internal::Benchmark* b) {
+    b->ArgNames({"in_flight", "latency_ms"})->Args({8, 0})->Args({32, 0})->Iterations(5);
 }
-
-void stop_server() {
-    if (!own_server) return;
-    std::system(("bash '" + script.string() + "' stop '" + state.string() + "' >&2").c_str());
-    fs::remove_all(state);
+void delayed(benchmark::internal::Benchmark* b) {
+    b->ArgNames({"in_flight", "latency_ms"})->Args({8, 2})->Args({32, 2})->Iterations(3);
 }
+BENCHMARK(BM_FetchMany_vs_Sequential)->Apply(loopback)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FetchMany_vs_Sequential)->Apply(delayed)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_StoreMany_vs_Sequential)->Apply(loopback)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_StoreMany_vs_Sequential)->Apply(delayed)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
 int main(int argc, char** argv) {
     benchmark::Initialize(&argc, argv);
-    if (!start_server()) {
-        std::fprintf(stderr, "cannot start the S3 test server\n");
-        stop_server();
-        return 1;
-    }
-    // The fetch benchmarks read what this stores.
-    strata::S3Tier(bench_options("bench-fetch/")).store_many(entries());
+    Servers running;
+    servers = &running;
     benchmark::AddCustomContext("objects", std::to_string(object_count) + " x " + std::to_string(object_size) + " B");
     benchmark::AddCustomContext("default_max_parallel", std::to_string(strata::S3Options{}.max_parallel));
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
-    stop_server();
     return 0;
 }

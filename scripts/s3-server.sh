@@ -7,6 +7,7 @@
 #   scripts/s3-server.sh start STATE_DIR   # writes STATE_DIR/{endpoint,direct_endpoint,bucket,...}
 #   scripts/s3-server.sh stop STATE_DIR    # stops both by PID, removes the data
 #   S3RVER_WORKERS=N scripts/s3-server.sh start ...  # N s3rver processes on one port (benchmarks)
+#   S3RVER_LATENCY_MS=N scripts/s3-server.sh start ... # every request waits N ms first (benchmarks)
 #
 # endpoint is the verifying front; direct_endpoint is s3rver itself (for
 # benchmarks, where the Python front would be the bottleneck). Credentials
@@ -83,12 +84,13 @@ start() {
   echo "$data" > "$state/data_dir"
   s3_port=$(free_port)
   # s3rver's paginated listings need the legacy OpenSSL provider on Node 17+.
-  # S3RVER_WORKERS > 1 serves from several processes (benchmarks of parallel
-  # requests); the tests use one, as s3rver is meant to run.
-  local workers=${S3RVER_WORKERS:-1}
-  if ((workers > 1)); then
+  # S3RVER_WORKERS > 1 serves from several processes and S3RVER_LATENCY_MS
+  # delays every request (benchmarks of parallel requests); the tests use
+  # one process without delay, as s3rver is meant to run.
+  local workers=${S3RVER_WORKERS:-1} latency=${S3RVER_LATENCY_MS:-0}
+  if ((workers > 1 || latency > 0)); then
     NODE_OPTIONS=--openssl-legacy-provider setsid node "$here/s3rver-cluster.js" \
-      "$cache/node_modules/s3rver" "$data" "$s3_port" "$BUCKET" "$workers" \
+      "$cache/node_modules/s3rver" "$data" "$s3_port" "$BUCKET" "$workers" "$latency" \
       > "$state/s3rver.log" 2>&1 < /dev/null &
   else
     NODE_OPTIONS=--openssl-legacy-provider setsid node "$cache/node_modules/s3rver/bin/s3rver.js" \
