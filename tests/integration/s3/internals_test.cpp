@@ -1,10 +1,12 @@
 // The S3 tier's internals that need no server: key-to-name mapping, XML
 // reading (entities, malformed and hostile documents), backoff bounds,
-// addressing and what a signed request carries.
+// addressing, what a signed request carries, and the HTTP dates the
+// signing clock learns the server's time from.
 
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <ctime>  // time, gmtime_r, strftime
 #include <string>
 #include <vector>
 
@@ -109,6 +111,49 @@ TEST(S3Errors, MapsCodesToKindsAndRetries) {
     EXPECT_EQ(kind_of(down), strata::ErrorKind::unavailable);
     down.curl = CURLE_OPERATION_TIMEDOUT;
     EXPECT_EQ(kind_of(down), strata::ErrorKind::timeout);
+}
+
+// A refusal of the request's date is retried (the client re-signs by the
+// server's clock); if it persists, the error names the clock.
+TEST(S3Errors, SkewedClockIsRetriedThenNamed) {
+    HttpResponse r;
+    r.status = 403;
+    r.body = "<Error><Code>RequestTimeTooSkewed</Code><Message>too far</Message></Error>";
+    EXPECT_TRUE(clock_skewed(r));
+    EXPECT_TRUE(retryable(r));
+    EXPECT_EQ(kind_of(r), strata::ErrorKind::rejected);
+    EXPECT_NE(describe(r, "b", "http://e", "k", 5).find("clock"), std::string::npos);
+    r.body = "<Error><Code>AccessDenied</Code></Error>";
+    EXPECT_FALSE(clock_skewed(r));
+}
+
+TEST(S3Clock, ReadsImfFixdatesOnly) {
+    EXPECT_EQ(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), 784111777);  // RFC 9110's example
+    EXPECT_EQ(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), 0);
+    EXPECT_EQ(parse_http_date("Thu, 29 Feb 2024 23:59:59 GMT"), 1709251199);
+    for (const char* bad : {"", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994",
+                            "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 06 Nov 1994 08:49:37 GMT ", "Sun, 6 Nov 1994 08:49:37 GMT",
+                            "Xyz, 06 Nov 1994 08:49:37 GMT", "Sun, 06 Fob 1994 08:49:37 GMT", "Sun, 31 Nov 1994 08:49:37 GMT",
+                            "Wed, 29 Feb 2023 08:49:37 GMT", "Sun, 06 Nov 1994 24:00:00 GMT", "Sun, 06 Nov 1994 08:60:00 GMT",
+                            "Sun, 06 Nov 19x4 08:49:37 GMT", "Sun, 06 Nov 1994 08-49-37 GMT"})
+        EXPECT_FALSE(parse_http_date(bad).has_value()) << bad;
+}
+
+TEST(S3Clock, AdoptsTheServersTime) {
+    SigningClock clock;
+    EXPECT_EQ(clock.offset().count(), 0);
+    EXPECT_FALSE(clock.adopt("not a date"));
+    EXPECT_EQ(clock.offset().count(), 0);
+    // A server two hours ahead, in the Date format it would send.
+    const std::time_t ahead = std::time(nullptr) + 2 * 3600;
+    std::tm tm{};
+    gmtime_r(&ahead, &tm);
+    char date[64];
+    std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);  // the C locale: tests never set one
+    ASSERT_TRUE(clock.adopt(date)) << date;
+    EXPECT_NEAR(static_cast<double>(clock.offset().count()), 7200.0, 2.0);
+    const auto skew = std::chrono::duration_cast<std::chrono::seconds>(clock.now() - strata::Clock::now());
+    EXPECT_NEAR(static_cast<double>(skew.count()), 7200.0, 2.0);
 }
 
 TEST(S3Retry, BackoffGrowsWithJitterWithinBounds) {

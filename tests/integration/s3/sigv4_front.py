@@ -13,6 +13,11 @@ POST /__front/fail?count=N&status=S&match=M makes the next N signed requests
 whose decoded path or query contains M fail with status S (503 SlowDown by
 default): S3 throttles and fails transiently,
 s3rver never does, and the retry tests need that failure.
+POST /__front/clock?offset=S sets the front's clock S seconds ahead of the
+machine's (negative: behind), for the x-amz-date check and its own Date
+header: a host whose clock is off from S3's, which one machine cannot be.
+s3rver checks x-amz-date against the machine's clock too (it checks no V4
+signature), so what the front forwards carries its date moved back by S.
 """
 
 import argparse
@@ -24,8 +29,9 @@ import re
 import socket
 import sys
 import threading
+import time
 import urllib.parse
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -49,6 +55,7 @@ class State:
         self.fail_count = 0
         self.fail_status = 503
         self.fail_match = ""
+        self.clock_offset = 0  # seconds
 
 
 def s3_error(code, message):
@@ -64,6 +71,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):  # quiet: ctest output stays readable
         pass
+
+    def date_time_string(self, timestamp=None):  # the Date header, by the front's clock
+        return super().date_time_string((timestamp or time.time()) + self.state.clock_offset)
 
     def setup(self):
         super().setup()
@@ -109,7 +119,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             when = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
         except ValueError:
             return 403, "AccessDenied", "malformed x-amz-date"
-        if abs((datetime.now(timezone.utc) - when).total_seconds()) > MAX_SKEW_SECONDS:
+        now = datetime.now(timezone.utc) + timedelta(seconds=self.state.clock_offset)
+        if abs((now - when).total_seconds()) > MAX_SKEW_SECONDS:
             return 403, "RequestTimeTooSkewed", "x-amz-date is too far from now"
         if hashlib.sha256(body).hexdigest() != self.headers.get("x-amz-content-sha256"):
             return 400, "XAmzContentSHA256Mismatch", "x-amz-content-sha256 does not match the body"
@@ -141,6 +152,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.state.fail_match = q.get("match", [""])[0]
             self.reply(204, b"")
             return
+        if self.path.startswith("/__front/clock?"):
+            q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            with self.state.lock:
+                self.state.clock_offset = int(q.get("offset", ["0"])[0])
+            self.reply(204, b"")
+            return
         failure = self.check_signature(body)
         if failure:
             self.reject(*failure)
@@ -161,6 +178,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             conn.connect()
             conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+            if self.state.clock_offset:
+                for k in headers:
+                    if k.lower() == "x-amz-date":
+                        when = datetime.strptime(headers[k], "%Y%m%dT%H%M%SZ")
+                        headers[k] = (when - timedelta(seconds=self.state.clock_offset)).strftime("%Y%m%dT%H%M%SZ")
             conn.request(self.command, self.path, body=body, headers=headers)
             resp = conn.getresponse()
             data = resp.read()

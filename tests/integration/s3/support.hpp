@@ -9,6 +9,7 @@
 #include <unistd.h>  // getpid
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>  // getenv
 #include <filesystem>
 #include <fstream>
@@ -94,6 +95,11 @@ inline void front_fail_next(const std::string& prefix, int count, int status = 5
     curl_free(match);
     http("POST", read_line("endpoint") + "/__front/fail?count=" + std::to_string(count) +
                      "&status=" + std::to_string(status) + "&match=" + m);
+}
+
+// The front's clock runs `offset` ahead of this machine's (behind if negative).
+inline void front_set_clock(std::chrono::seconds offset) {
+    http("POST", read_line("endpoint") + "/__front/clock?offset=" + std::to_string(offset.count()));
 }
 
 // For the conformance suite: a fresh, empty tier per test.

@@ -250,6 +250,28 @@ TEST(S3Tier, HungServerTimesOut) {
     EXPECT_LT(std::chrono::steady_clock::now() - start, 30s);
 }
 
+// A host whose clock is hours off the server's: the first request is refused
+// as RequestTimeTooSkewed, the tier takes the server's time from the
+// refusal's Date and re-signs, and the requests after it are accepted. When
+// the clocks agree again, it learns that the same way.
+TEST(S3Tier, ClockSkewIsLearntFromTheServersDate) {
+    S3Tier tier(options());
+    struct ClockReset {
+        ~ClockReset() { strata_test::s3::front_set_clock(0s); }
+    } reset;
+    for (const auto offset : {std::chrono::seconds{2h}, std::chrono::seconds{-3h}, std::chrono::seconds{0}}) {
+        strata_test::s3::front_set_clock(offset);
+        const auto before = front_stats();
+        const std::string value = "at " + std::to_string(offset.count());
+        ASSERT_NO_THROW(tier.store("k", rec(value))) << offset.count();
+        EXPECT_GE(front_stats().rejected, before.rejected + 1) << "the skew was never refused: " << offset.count();
+        const auto settled = front_stats();
+        ASSERT_EQ(tier.fetch("k")->value, value) << offset.count();
+        EXPECT_EQ(tier.keys("*"), std::vector<std::string>{"k"});
+        EXPECT_EQ(front_stats().rejected, settled.rejected) << "refused after learning the clock";
+    }
+}
+
 TEST(S3Tier, CredentialsAndRegionFromTheEnvironment) {
     auto o = options();
     o.access_key.clear();

@@ -19,6 +19,7 @@
 #include "strata/tiers/s3/http.hpp"
 #include "strata/tiers/s3/options.hpp"
 #include "strata/tiers/s3/retry.hpp"
+#include "strata/tiers/s3/signing_clock.hpp"
 #include "strata/tiers/s3/sigv4.hpp"
 #include "strata/tiers/s3/uri.hpp"
 #include "strata/tiers/s3/xml.hpp"
@@ -91,6 +92,8 @@ public:
             pool_->run([&](std::size_t j) { return prepare(reqs[pending[j]]); }, got, settings());
             std::vector<std::size_t> again;
             for (std::size_t j = 0; j < pending.size(); ++j) {
+                if (clock_skewed(got[j]))
+                    if (const auto date = got[j].header("date")) clock_.adopt(*date);
                 if (retryable(got[j])) again.push_back(pending[j]);
                 out[pending[j]] = std::move(got[j]);
             }
@@ -171,7 +174,7 @@ public:
         }
         path += uri_encode(req.key, true);
         const std::string payload_hash = to_hex(sha256(req.body));
-        const std::string date = amz_date(Clock::now());
+        const std::string date = amz_date(clock_.now());
 
         Headers headers = req.headers;
         headers.emplace_back("host", host);
@@ -237,6 +240,7 @@ private:
     Credentials creds_;
     std::string scheme_, authority_;
     std::unique_ptr<SessionPool> pool_;
+    mutable SigningClock clock_;  // the server's time, once a refusal has told it
     mutable std::mutex signing_key_mutex_;
     mutable std::string signing_key_day_;
     mutable Digest signing_key_{};

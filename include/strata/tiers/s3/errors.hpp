@@ -68,6 +68,11 @@ inline bool retryable(const HttpResponse& r) {
     return false;
 }
 
+// S3 refused the request's x-amz-date as too far from its own clock.
+inline bool clock_skewed(const HttpResponse& r) {
+    return r.status == 403 && error_info(r).code == "RequestTimeTooSkewed";
+}
+
 inline ErrorKind kind_of(const HttpResponse& r) {
     if (transport_failed(r)) return r.curl == CURLE_OPERATION_TIMEDOUT ? ErrorKind::timeout : ErrorKind::unavailable;
     if (r.status >= 500 || r.status == 429) return ErrorKind::unavailable;
@@ -92,6 +97,8 @@ inline std::string describe(const HttpResponse& r, std::string_view bucket, std:
         else if (info.code == "SignatureDoesNotMatch" || info.code == "InvalidAccessKeyId" ||
                  info.code == "AccessDenied" || info.code == "InvalidToken" || info.code == "ExpiredToken")
             s = "access denied to bucket '" + std::string(bucket) + "'; check the credentials and region";
+        else if (info.code == "RequestTimeTooSkewed")
+            s = "this host's clock is more than 15 minutes from the server's (is NTP running?)";
         else if (info.code == "InvalidObjectState")
             s = "the object is archived; restore it before reading";
         else if (info.code == "PermanentRedirect" || info.code == "AuthorizationHeaderMalformed")
