@@ -11,8 +11,8 @@ packages=(
   libssl-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
   # backend tiers
   libhiredis-dev libpqxx-dev libpq-dev libcurl4-openssl-dev libexpat1-dev
-  # servers for the integration tests, and the reference signer for S3
-  redis-server postgresql python3 python3-botocore
+  # servers for the integration tests; the reference signer and a test CA for S3
+  redis-server postgresql python3 python3-botocore openssl
   # process tools the server scripts use
   procps psmisc
 )

@@ -2,9 +2,10 @@
 # Starts or stops the S3-compatible test server: s3rver (installed from npm
 # into a cache outside the repository) on 127.0.0.1, a free port and a fresh
 # temporary directory, with the bucket created at start, behind a front that
-# checks every request's SigV4 signature (tests/integration/s3/sigv4_front.py).
+# checks every request's SigV4 signature (tests/integration/s3/sigv4_front.py),
+# over http and, with a certificate from a CA made for the run, https.
 #
-#   scripts/s3-server.sh start STATE_DIR   # writes STATE_DIR/{endpoint,direct_endpoint,bucket,...}
+#   scripts/s3-server.sh start STATE_DIR   # writes STATE_DIR/{endpoint,tls_endpoint,ca.pem,direct_endpoint,bucket}
 #   scripts/s3-server.sh stop STATE_DIR    # stops both by PID, removes the data
 #   S3RVER_WORKERS=N scripts/s3-server.sh start ...  # N s3rver processes on one port (benchmarks)
 #   S3RVER_LATENCY_MS=N scripts/s3-server.sh start ... # every request waits N ms first (benchmarks)
@@ -31,16 +32,20 @@ free_port() {
   "$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-# Waits until something answers HTTP on the port, or the process dies.
+# Waits until something answers HTTP (SCHEME http or https, any certificate)
+# on the port, or the process dies.
 wait_http() {
-  local port=$1 pid=$2 name=$3
+  local port=$1 pid=$2 name=$3 scheme=${4:-http}
   for _ in $(seq 1 100); do
     if ! kill -0 "$pid" 2>/dev/null; then
       echo "s3-server: $name exited during start-up; log:" >&2
       cat "$state/$name.log" >&2 || true
       return 1
     fi
-    if "$python" -c "import http.client,sys; c=http.client.HTTPConnection('127.0.0.1',$port,timeout=1); c.request('GET','/__front/stats'); c.getresponse()" 2>/dev/null; then
+    if "$python" -c "import http.client,ssl
+c = http.client.HTTPSConnection('127.0.0.1',$port,timeout=1,context=ssl._create_unverified_context()) if '$scheme' == 'https' \
+    else http.client.HTTPConnection('127.0.0.1',$port,timeout=1)
+c.request('GET','/__front/stats'); c.getresponse()" 2>/dev/null; then
       return 0
     fi
     sleep 0.1
@@ -60,6 +65,19 @@ stop_pid() {
     kill -9 -- "-$pid" 2>/dev/null || kill -9 "$pid" 2>/dev/null || true
   fi
   rm -f "$file"
+}
+
+make_certificates() {
+  local log=$state/openssl.log
+  {
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=strata test CA" \
+      -keyout "$state/ca.key" -out "$state/ca.pem"
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+      -keyout "$state/server.key" -out "$state/server.csr"
+    printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' > "$state/server.ext"
+    openssl x509 -req -in "$state/server.csr" -CA "$state/ca.pem" -CAkey "$state/ca.key" \
+      -CAcreateserial -days 2 -extfile "$state/server.ext" -out "$state/server.pem"
+  } > "$log" 2>&1 || { echo "s3-server: cannot make the test certificates; log:" >&2; cat "$log" >&2; return 1; }
 }
 
 stop() {
@@ -100,16 +118,24 @@ start() {
   echo $! > "$state/s3rver.pid"
   wait_http "$s3_port" "$(cat "$state/s3rver.pid")" s3rver || { stop; exit 1; }
 
+  # A CA of the run's own and a certificate for 127.0.0.1 that it signed:
+  # what an in-house S3-compatible service over https looks like.
+  make_certificates || { stop; exit 1; }
   front_port=$(free_port)
+  tls_port=$(free_port)
   setsid "$python" "$root/tests/integration/s3/sigv4_front.py" --port "$front_port" \
-    --upstream "127.0.0.1:$s3_port" --credentials S3RVER:S3RVER > "$state/front.log" 2>&1 < /dev/null &
+    --upstream "127.0.0.1:$s3_port" --credentials S3RVER:S3RVER \
+    --tls-port "$tls_port" --tls-cert "$state/server.pem" --tls-key "$state/server.key" \
+    > "$state/front.log" 2>&1 < /dev/null &
   echo $! > "$state/front.pid"
   wait_http "$front_port" "$(cat "$state/front.pid")" front || { stop; exit 1; }
+  wait_http "$tls_port" "$(cat "$state/front.pid")" front https || { stop; exit 1; }
 
   echo "http://127.0.0.1:$front_port" > "$state/endpoint"
+  echo "https://127.0.0.1:$tls_port" > "$state/tls_endpoint"
   echo "http://127.0.0.1:$s3_port" > "$state/direct_endpoint"
   echo "$BUCKET" > "$state/bucket"
-  echo "s3-server: s3rver on 127.0.0.1:$s3_port (data $data), verifying front on 127.0.0.1:$front_port"
+  echo "s3-server: s3rver on 127.0.0.1:$s3_port (data $data), verifying front on 127.0.0.1:$front_port (https: $tls_port)"
 }
 
 case $action in

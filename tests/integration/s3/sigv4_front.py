@@ -18,6 +18,9 @@ machine's (negative: behind), for the x-amz-date check and its own Date
 header: a host whose clock is off from S3's, which one machine cannot be.
 s3rver checks x-amz-date against the machine's clock too (it checks no V4
 signature), so what the front forwards carries its date moved back by S.
+
+With --tls-port it serves the same over https too (one state for both), so
+the tests can reach S3 through a certificate that only a private CA signed.
 """
 
 import argparse
@@ -27,6 +30,7 @@ import http.server
 import json
 import re
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -207,13 +211,26 @@ def main():
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--upstream", required=True, help="host:port of the S3 server")
     p.add_argument("--credentials", action="append", default=[], help="ACCESS_KEY:SECRET (repeatable)")
+    p.add_argument("--tls-port", type=int, help="also serve https here, with --tls-cert and --tls-key (PEM)")
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
     args = p.parse_args()
     secrets = dict(c.split(":", 1) for c in args.credentials)
     host, port = args.upstream.rsplit(":", 1)
     Handler.state = State(secrets, (host, int(port)))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
-    print(f"sigv4 front on 127.0.0.1:{args.port} -> {args.upstream}", file=sys.stderr, flush=True)
+    if args.tls_port:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(args.tls_cert, args.tls_key)
+        secure = http.server.ThreadingHTTPServer(("127.0.0.1", args.tls_port), Handler)
+        secure.daemon_threads = True
+        # The handshake runs in each request's thread, so a client that
+        # refuses the certificate cannot stall the accepting one.
+        secure.socket = tls.wrap_socket(secure.socket, server_side=True, do_handshake_on_connect=False)
+        threading.Thread(target=secure.serve_forever, daemon=True).start()
+        print(f"sigv4 front on https://127.0.0.1:{args.tls_port}", file=sys.stderr, flush=True)
+    print(f"sigv4 front on http://127.0.0.1:{args.port} -> {args.upstream}", file=sys.stderr, flush=True)
     server.serve_forever()
 
 

@@ -272,6 +272,29 @@ TEST(S3Tier, ClockSkewIsLearntFromTheServersDate) {
     }
 }
 
+// An in-house S3 over https, its certificate signed by a private CA: the
+// tier trusts it through ca_file, and without that file (or with one that
+// is not there) refuses it with an error that says what to set.
+TEST(S3Tier, HttpsEndpointIsTrustedThroughThePrivateCaGiven) {
+    auto o = options();
+    o.endpoint = strata_test::s3::read_line("tls_endpoint");
+    o.ca_file = (strata_test::s3::state_dir() / "ca.pem").string();
+    S3Tier tier(o);
+    const auto before = front_stats();
+    tier.store("k", rec("over tls"));
+    EXPECT_EQ(tier.fetch("k")->value, "over tls");
+    EXPECT_GE(front_stats().verified, before.verified + 2);
+
+    for (const std::string ca : {"", "/nonexistent/ca.pem"}) {
+        o.ca_file = ca;
+        S3Tier untrusting(o);
+        const Error e = error_from([&] { (void)untrusting.fetch("k"); });
+        EXPECT_EQ(e.kind(), ErrorKind::rejected) << ca << ": " << e.what();
+        EXPECT_NE(std::string(e.what()).find("S3Options::ca_file"), std::string::npos) << e.what();
+        EXPECT_FALSE(untrusting.ping()) << ca;
+    }
+}
+
 TEST(S3Tier, CredentialsAndRegionFromTheEnvironment) {
     auto o = options();
     o.access_key.clear();

@@ -204,7 +204,10 @@ private:
         return signing_key_;
     }
 
-    HttpSettings settings() const { return {options_.timeout, options_.connect_timeout, options_.max_parallel}; }
+    HttpSettings settings() const {
+        return {options_.timeout, options_.connect_timeout, options_.max_parallel,
+                options_.ca_file.empty() ? nullptr : options_.ca_file.c_str()};
+    }
 
     static ListPage parse_list(std::string_view xml) {
         const XmlNode root = parse_xml(xml);

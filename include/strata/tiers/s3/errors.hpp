@@ -73,7 +73,14 @@ inline bool clock_skewed(const HttpResponse& r) {
     return r.status == 403 && error_info(r).code == "RequestTimeTooSkewed";
 }
 
+// The endpoint's TLS certificate is not trusted, or the CA file is unusable:
+// a setting to fix, not a failure that passes.
+inline bool tls_untrusted(const HttpResponse& r) noexcept {
+    return r.curl == CURLE_PEER_FAILED_VERIFICATION || r.curl == CURLE_SSL_CACERT_BADFILE;
+}
+
 inline ErrorKind kind_of(const HttpResponse& r) {
+    if (tls_untrusted(r)) return ErrorKind::rejected;
     if (transport_failed(r)) return r.curl == CURLE_OPERATION_TIMEDOUT ? ErrorKind::timeout : ErrorKind::unavailable;
     if (r.status >= 500 || r.status == 429) return ErrorKind::unavailable;
     const std::string code = error_info(r).code;
@@ -88,7 +95,12 @@ inline ErrorKind kind_of(const HttpResponse& r) {
 inline std::string describe(const HttpResponse& r, std::string_view bucket, std::string_view endpoint,
                             std::string_view key, std::size_t attempts) {
     std::string s;
-    if (transport_failed(r)) {
+    if (r.curl == CURLE_SSL_CACERT_BADFILE) {
+        s = "cannot use S3Options::ca_file: " + r.curl_error;
+    } else if (tls_untrusted(r)) {
+        s = "the TLS certificate of " + std::string(endpoint) +
+            " is not trusted (a private CA's PEM file goes in S3Options::ca_file): " + r.curl_error;
+    } else if (transport_failed(r)) {
         s = "cannot reach " + std::string(endpoint) + ": " + r.curl_error;
     } else {
         const S3ErrorInfo info = error_info(r);

@@ -49,6 +49,7 @@ struct HttpSettings {
     std::chrono::milliseconds timeout{30'000};
     std::chrono::milliseconds connect_timeout{5'000};
     std::size_t max_parallel = 32;
+    const char* ca_file = nullptr;  // PEM bundle to trust; nullptr: curl's default (the system's)
 };
 
 inline void curl_global_init_once() {
@@ -131,6 +132,7 @@ private:
         bool busy = false;
         std::size_t index = 0;
         curl_slist* headers = nullptr;
+        char error[CURL_ERROR_SIZE] = {};  // curl's own words: which host, port or certificate
     };
 
     static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
@@ -156,6 +158,8 @@ private:
         resp = HttpResponse{};
         Slot& slot = slots_[s];
         slot.index = index;
+        slot.error[0] = '\0';
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, slot.error);
         for (const auto& line : req.headers) append_header(slot, line.c_str());
         // curl would otherwise add headers of its own: no 100-continue round
         // trip, and no form content type on PUT.
@@ -170,6 +174,7 @@ private:
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(settings.timeout.count()));
         curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(settings.connect_timeout.count()));
         curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+        if (settings.ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, settings.ca_file);
         curl_easy_setopt(h, CURLOPT_USERAGENT, "strata-s3");
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &Session::on_body);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
@@ -196,7 +201,7 @@ private:
 
     void finish(std::size_t s, CURLcode result, HttpResponse& resp) {
         resp.curl = result;
-        if (result != CURLE_OK) resp.curl_error = curl_easy_strerror(result);
+        if (result != CURLE_OK) resp.curl_error = slots_[s].error[0] ? slots_[s].error : curl_easy_strerror(result);
         curl_easy_getinfo(easy_[s], CURLINFO_RESPONSE_CODE, &resp.status);
         detach(s);
     }

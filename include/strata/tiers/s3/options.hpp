@@ -36,6 +36,10 @@ struct S3Options {
     std::string storage_class = "STANDARD_IA";
     std::chrono::milliseconds timeout{30'000};          // per request
     std::chrono::milliseconds connect_timeout{5'000};
+    // For an https endpoint whose certificate a private CA signed (MinIO,
+    // Ceph and the like in-house): the PEM file of that CA. Empty: the
+    // system's trusted CAs. Verification is never turned off.
+    std::string ca_file;
     S3RetryOptions retries{};
     CompressionOptions compression{};
     std::size_t max_parallel = 32;  // requests in flight in one batch call
