@@ -6,6 +6,7 @@
 # over http and, with a certificate from a CA made for the run, https.
 #
 #   scripts/s3-server.sh start STATE_DIR   # writes STATE_DIR/{endpoint,tls_endpoint,ca.pem,direct_endpoint,bucket}
+#   scripts/s3-server.sh start STATE_DIR PORT  # s3rver on PORT (a restart keeps its address)
 #   scripts/s3-server.sh stop STATE_DIR    # stops both by PID, removes the data
 #   S3RVER_WORKERS=N scripts/s3-server.sh start ...  # N s3rver processes on one port (benchmarks)
 #   S3RVER_LATENCY_MS=N scripts/s3-server.sh start ... # every request waits N ms first (benchmarks)
@@ -23,10 +24,11 @@ cache=${STRATA_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/strata}/s3rver-$S3RVER
 python=/usr/bin/python3  # Debian's, which has python3-botocore
 [[ -x $python ]] || python=python3
 
-usage() { echo "usage: $0 start|stop STATE_DIR" >&2; exit 2; }
-[[ $# -eq 2 ]] || usage
+usage() { echo "usage: $0 start|stop STATE_DIR [PORT]" >&2; exit 2; }
+[[ $# -eq 2 || ($# -eq 3 && $1 == start) ]] || usage
 action=$1
 state=$2
+wanted_port=${3:-}
 
 free_port() {
   "$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
@@ -54,13 +56,22 @@ c.request('GET','/__front/stats'); c.getresponse()" 2>/dev/null; then
   return 1
 }
 
+# Running, not a zombie: a server whose starting shell exited is reaped by
+# init, and init in a container may never do it.
+alive() {
+  local state
+  state=$(sed -E 's/.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n $state && $state != Z ]]
+}
+
 stop_pid() {
   local file=$1 pid
   [[ -f $file ]] || return 0
   pid=$(cat "$file")
-  if kill -0 "$pid" 2>/dev/null; then
+  if alive "$pid"; then
+    kill -CONT "$pid" 2>/dev/null || true  # a test may have left it stopped
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.1; done
     # setsid made it a group leader: take any workers it left with it.
     kill -9 -- "-$pid" 2>/dev/null || kill -9 "$pid" 2>/dev/null || true
   fi
@@ -100,7 +111,7 @@ start() {
   local data s3_port front_port
   data=$(mktemp -d "${TMPDIR:-/tmp}/strata-s3rver.XXXXXX")
   echo "$data" > "$state/data_dir"
-  s3_port=$(free_port)
+  s3_port=${wanted_port:-$(free_port)}
   # s3rver's paginated listings need the legacy OpenSSL provider on Node 17+.
   # S3RVER_WORKERS > 1 serves from several processes and S3RVER_LATENCY_MS
   # delays every request (benchmarks of parallel requests); the tests use

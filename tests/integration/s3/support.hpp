@@ -2,10 +2,13 @@
 
 // Helpers for the S3 integration tests: the server the CTest fixture started
 // (scripts/s3-server.sh), reached through the signature-checking front by
-// default, unique key prefixes per test, and the front's admin calls.
+// default, unique key prefixes per test, the front's admin calls, and
+// private servers for the failure tests.
 
 #include <curl/curl.h>
 #include <gtest/gtest.h>
+#include <signal.h>  // kill
+#include <stdlib.h>  // mkdtemp
 #include <unistd.h>  // getpid
 
 #include <atomic>
@@ -101,6 +104,58 @@ inline void front_fail_next(const std::string& prefix, int count, int status = 5
 inline void front_set_clock(std::chrono::seconds offset) {
     http("POST", read_line("endpoint") + "/__front/clock?offset=" + std::to_string(offset.count()));
 }
+
+// An s3rver of its own (with a front it does not use), in a temporary
+// directory, stopped by PID when the object goes away: failure tests stop,
+// pause and restart it freely. A restart keeps the port and loses the data.
+class Server {
+public:
+    Server() {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "strata-s3-XXXXXX").string();
+        if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+        dir_ = tmpl;
+        start();
+    }
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+    ~Server() {
+        stop();
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+    }
+
+    // Options that reach s3rver directly, with a fresh prefix.
+    strata::S3Options options() const {
+        strata::S3Options o = strata_test::s3::options();
+        o.endpoint = "http://127.0.0.1:" + std::to_string(port_);
+        return o;
+    }
+
+    void start() {
+        const std::string cmd = "bash '" STRATA_SOURCE_DIR "/scripts/s3-server.sh' start '" + dir_.string() + "' " +
+                                (port_ ? std::to_string(port_) : "") + " >&2";
+        if (std::system(cmd.c_str()) != 0) throw std::runtime_error("s3rver did not start in " + dir_.string());
+        const std::string endpoint = read_file("direct_endpoint");
+        port_ = std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
+    }
+
+    void stop() {
+        (void)std::system(("bash '" STRATA_SOURCE_DIR "/scripts/s3-server.sh' stop '" + dir_.string() + "' >&2").c_str());
+    }
+
+    void signal(int sig) const { ::kill(static_cast<pid_t>(std::stol(read_file("s3rver.pid"))), sig); }
+
+private:
+    std::string read_file(const std::string& name) const {
+        std::ifstream in(dir_ / name);
+        std::string s;
+        if (!std::getline(in, s)) throw std::runtime_error("cannot read " + (dir_ / name).string());
+        return s;
+    }
+
+    std::filesystem::path dir_;
+    int port_ = 0;
+};
 
 // For the conformance suite: a fresh, empty tier per test.
 struct S3TierFactory {
