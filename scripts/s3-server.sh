@@ -34,12 +34,20 @@ free_port() {
   "$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+# Running, not a zombie: a server whose starting shell exited is reaped by
+# init, and init in a container may never do it.
+alive() {
+  local run_state
+  run_state=$(sed -E 's/.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n $run_state && $run_state != Z ]]
+}
+
 # Waits until something answers HTTP (SCHEME http or https, any certificate)
 # on the port, or the process dies.
 wait_http() {
   local port=$1 pid=$2 name=$3 scheme=${4:-http}
   for _ in $(seq 1 100); do
-    if ! kill -0 "$pid" 2>/dev/null; then
+    if ! alive "$pid"; then
       echo "s3-server: $name exited during start-up; log:" >&2
       cat "$state/$name.log" >&2 || true
       return 1
@@ -54,14 +62,6 @@ c.request('GET','/__front/stats'); c.getresponse()" 2>/dev/null; then
   done
   echo "s3-server: $name did not answer on port $port within 10 s" >&2
   return 1
-}
-
-# Running, not a zombie: a server whose starting shell exited is reaped by
-# init, and init in a container may never do it.
-alive() {
-  local state
-  state=$(sed -E 's/.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
-  [[ -n $state && $state != Z ]]
 }
 
 stop_pid() {
@@ -108,7 +108,7 @@ start() {
     mkdir -p "$cache"
     npm install --prefix "$cache" --no-audit --no-fund --loglevel=error "s3rver@$S3RVER_VERSION" >&2
   fi
-  local data s3_port front_port
+  local data s3_port front_port tls_port
   data=$(mktemp -d "${TMPDIR:-/tmp}/strata-s3rver.XXXXXX")
   echo "$data" > "$state/data_dir"
   s3_port=${wanted_port:-$(free_port)}
