@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/failure.hpp"
 #include "integration/redis/support.hpp"
 #include "strata/tiers/redis.hpp"
 
@@ -26,26 +27,8 @@ namespace rt = strata_test::redis;
 
 strata::Record record(std::string value) { return strata::make_record(std::move(value), 1); }
 
-// Runs `call`, which must throw strata::Error, and returns its kind and how
-// long it took to fail.
-template <class F>
-std::pair<ErrorKind, std::chrono::milliseconds> failure_of(F&& call) {
-    const auto start = std::chrono::steady_clock::now();
-    try {
-        call();
-    } catch (const strata::Error& e) {
-        return {e.kind(),
-                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)};
-    }
-    ADD_FAILURE() << "the call succeeded";
-    return {ErrorKind::rejected, 0ms};
-}
-
-// Resumes the server however the test ends, so nothing is left stopped.
-struct Resume {
-    rt::Server& server;
-    ~Resume() { server.signal(SIGCONT); }
-};
+using strata::testing::failure_of;
+using Resume = strata::testing::Resume<rt::Server>;
 
 // Generous bound for "does not hang": many times the configured timeout.
 constexpr auto hang_bound = 10s;

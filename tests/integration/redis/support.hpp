@@ -6,7 +6,6 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>  // kill, SIGSTOP, SIGCONT, SIGKILL
-#include <stdlib.h>  // mkdtemp
 
 #include <atomic>
 #include <cstdio>  // popen
@@ -19,6 +18,7 @@
 #include <string_view>
 #include <unistd.h>  // getpid
 
+#include "common/temp_dir.hpp"
 #include "strata/tiers/redis.hpp"
 
 namespace strata_test::redis {
@@ -37,37 +37,28 @@ inline std::string read_file(const std::filesystem::path& p) {
 class Server {
 public:
     // `redis_args`: extra redis-server arguments, as shell words.
-    explicit Server(std::string redis_args = "") : redis_args_(std::move(redis_args)) {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "strata-redis-XXXXXX").string();
-        if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-        dir_ = tmpl;
-        start();
-    }
+    explicit Server(std::string redis_args = "") : redis_args_(std::move(redis_args)) { start(); }
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
-    ~Server() {
-        stop();
-        std::error_code ec;
-        std::filesystem::remove_all(dir_, ec);
-    }
+    ~Server() { stop(); }
 
     int port() const noexcept { return port_; }
-    std::string socket() const { return (dir_ / "redis.sock").string(); }
-    pid_t pid() const { return static_cast<pid_t>(std::stol(read_file(dir_ / "redis.pid"))); }
+    std::string socket() const { return (dir_.path / "redis.sock").string(); }
+    pid_t pid() const { return static_cast<pid_t>(std::stol(read_file(dir_.path / "redis.pid"))); }
 
     // Starts it, on the port it had before if it ran already.
     void start() {
-        const std::string cmd = script + " start '" + dir_.string() + "' " + (port_ ? std::to_string(port_) : "") +
+        const std::string cmd = script + " start '" + dir_.path.string() + "' " + (port_ ? std::to_string(port_) : "") +
                                 (redis_args_.empty() ? "" : " -- " + redis_args_);
         FILE* out = popen(cmd.c_str(), "r");
         if (!out) throw std::runtime_error("cannot run " + script);
         char buf[32] = {};
         const bool got = std::fgets(buf, sizeof buf, out) != nullptr;
-        if (pclose(out) != 0 || !got) throw std::runtime_error("redis-server did not start in " + dir_.string());
+        if (pclose(out) != 0 || !got) throw std::runtime_error("redis-server did not start in " + dir_.path.string());
         port_ = std::stoi(buf);
     }
 
-    void stop() { (void)std::system((script + " stop '" + dir_.string() + "'").c_str()); }
+    void stop() { (void)std::system((script + " stop '" + dir_.path.string() + "'").c_str()); }
 
     void signal(int sig) { ::kill(pid(), sig); }
 
@@ -87,7 +78,7 @@ private:
     }
 
     std::string redis_args_;
-    std::filesystem::path dir_;
+    strata::testing::TempDir dir_{"strata-redis"};
     int port_ = 0;
 };
 

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/failure.hpp"
 #include "integration/s3/support.hpp"
 #include "strata/tiers/s3.hpp"
 
@@ -23,26 +24,8 @@ using strata_test::s3::Server;
 
 strata::Record record(std::string value) { return strata::make_record(std::move(value), 1); }
 
-// Runs `call`, which must throw strata::Error, and returns its kind and how
-// long it took to fail.
-template <class F>
-std::pair<ErrorKind, std::chrono::milliseconds> failure_of(F&& call) {
-    const auto start = std::chrono::steady_clock::now();
-    try {
-        call();
-    } catch (const strata::Error& e) {
-        return {e.kind(),
-                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)};
-    }
-    ADD_FAILURE() << "the call succeeded";
-    return {ErrorKind::rejected, 0ms};
-}
-
-// Resumes the server however the test ends, so nothing is left stopped.
-struct Resume {
-    const Server& server;
-    ~Resume() { server.signal(SIGCONT); }
-};
+using strata::testing::failure_of;
+using Resume = strata::testing::Resume<const Server>;
 
 // Short timeouts and few retries, so each failure is quick to reach; the
 // bound below is many times what they allow.

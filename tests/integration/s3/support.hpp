@@ -8,7 +8,6 @@
 #include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <signal.h>  // kill
-#include <stdlib.h>  // mkdtemp
 #include <unistd.h>  // getpid
 
 #include <atomic>
@@ -19,6 +18,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/temp_dir.hpp"
 #include "strata/tiers/s3.hpp"
 
 namespace strata_test::s3 {
@@ -110,19 +110,10 @@ inline void front_set_clock(std::chrono::seconds offset) {
 // pause and restart it freely. A restart keeps the port and loses the data.
 class Server {
 public:
-    Server() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "strata-s3-XXXXXX").string();
-        if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-        dir_ = tmpl;
-        start();
-    }
+    Server() { start(); }
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
-    ~Server() {
-        stop();
-        std::error_code ec;
-        std::filesystem::remove_all(dir_, ec);
-    }
+    ~Server() { stop(); }
 
     // Options that reach s3rver directly, with a fresh prefix.
     strata::S3Options options() const {
@@ -132,28 +123,28 @@ public:
     }
 
     void start() {
-        const std::string cmd = "bash '" STRATA_SOURCE_DIR "/scripts/s3-server.sh' start '" + dir_.string() + "' " +
+        const std::string cmd = "bash '" STRATA_SOURCE_DIR "/scripts/s3-server.sh' start '" + dir_.path.string() + "' " +
                                 (port_ ? std::to_string(port_) : "") + " >&2";
-        if (std::system(cmd.c_str()) != 0) throw std::runtime_error("s3rver did not start in " + dir_.string());
+        if (std::system(cmd.c_str()) != 0) throw std::runtime_error("s3rver did not start in " + dir_.path.string());
         const std::string endpoint = read_file("direct_endpoint");
         port_ = std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
     }
 
     void stop() {
-        (void)std::system(("bash '" STRATA_SOURCE_DIR "/scripts/s3-server.sh' stop '" + dir_.string() + "' >&2").c_str());
+        (void)std::system(("bash '" STRATA_SOURCE_DIR "/scripts/s3-server.sh' stop '" + dir_.path.string() + "' >&2").c_str());
     }
 
     void signal(int sig) const { ::kill(static_cast<pid_t>(std::stol(read_file("s3rver.pid"))), sig); }
 
 private:
     std::string read_file(const std::string& name) const {
-        std::ifstream in(dir_ / name);
+        std::ifstream in(dir_.path / name);
         std::string s;
-        if (!std::getline(in, s)) throw std::runtime_error("cannot read " + (dir_ / name).string());
+        if (!std::getline(in, s)) throw std::runtime_error("cannot read " + (dir_.path / name).string());
         return s;
     }
 
-    std::filesystem::path dir_;
+    strata::testing::TempDir dir_{"strata-s3"};
     int port_ = 0;
 };
 
