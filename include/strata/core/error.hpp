@@ -6,9 +6,16 @@
 
 namespace strata {
 
-// What went wrong with a backend, so callers can decide whether to retry
-// (unavailable, timeout), repair (corrupt) or fix their request (rejected).
-enum class ErrorKind { unavailable, timeout, corrupt, rejected };
+// What went wrong, so a program can act on it:
+//   unavailable  the backend could not be reached or failed; retry later
+//   timeout      no answer within the configured time; the call may or may
+//                not have taken effect; retry later
+//   corrupt      stored bytes failed verification; repair or restore
+//   rejected     the backend refused: authentication, permission, quota
+//   not_found    a named object (checkpoint, backup) does not exist
+//   conflict     a newer version is already stored; the write did not apply
+//   invalid      a malformed request or a broken contract (the caller's bug)
+enum class ErrorKind { unavailable, timeout, corrupt, rejected, not_found, conflict, invalid };
 
 constexpr std::string_view to_string(ErrorKind k) noexcept {
     switch (k) {
@@ -16,6 +23,9 @@ constexpr std::string_view to_string(ErrorKind k) noexcept {
         case ErrorKind::timeout: return "timeout";
         case ErrorKind::corrupt: return "corrupt";
         case ErrorKind::rejected: return "rejected";
+        case ErrorKind::not_found: return "not_found";
+        case ErrorKind::conflict: return "conflict";
+        case ErrorKind::invalid: return "invalid";
     }
     return "unknown";
 }
