@@ -46,7 +46,12 @@ struct PostgresOptions {
     // libpq counts whole seconds, at least 2; unused when conninfo sets one.
     std::chrono::milliseconds connect_timeout{5'000};
     // Refuse to replace a row with an older version (concurrent writers
-    // cannot move a key back in time). Off: last write wins.
+    // cannot move a key back in time). Off: last write wins. On, a store or
+    // store_many that finds a newer version stored for some of its keys
+    // leaves those rows as they are and throws Error{conflict} naming them,
+    // never acknowledging a write it dropped; the batch's other rows are
+    // stored (each row stands alone). A fetch then returns the stored
+    // version, for the writer's version clock to move past before retrying.
     bool newer_versions_only = true;
     // last_accessed is written in batches: a read notes its key in memory
     // when the row's last_accessed is older than access_resolution, and one
@@ -106,16 +111,17 @@ public:
     void store(std::string_view key, const Record& record) {
         validate_key(key);
         const Row row{key, &record};
-        write(std::span<const Row>(&row, 1));
+        write("store", std::span<const Row>(&row, 1));
     }
 
-    // Later entries for the same key win, as if stored one by one.
+    // Later entries for the same key win, as if stored one by one. Throws
+    // `conflict` as store() does; the batch's other rows are stored then.
     void store_many(std::span<const Entry> entries) {
         for (const auto& e : entries) validate_key(e.key);
         std::vector<Row> rows;
         rows.reserve(entries.size());
         for (const auto& e : entries) rows.push_back({e.key, &e.record});
-        write(rows);
+        write("store_many", rows);
     }
 
     bool erase(std::string_view key) {
@@ -279,7 +285,7 @@ private:
         });
     }
 
-    void write(std::span<const Row> input) {
+    void write(const std::string& op, std::span<const Row> input) {
         if (input.empty()) return;
         // Sorted, so concurrent batches lock rows in one order and cannot
         // deadlock; one row per key, since an upsert may touch a row once.
@@ -288,7 +294,7 @@ private:
         for (const auto& r : input) rows.push_back(&r);
         std::stable_sort(rows.begin(), rows.end(), [](const Row* a, const Row* b) { return a->key < b->key; });
         postgres_detail::ArrayLiteral keys, values, versions, checksums, updated, expires;
-        std::size_t key_bytes = 0, value_bytes = 0;
+        std::size_t key_bytes = 0, value_bytes = 0, unique_rows = 0;
         for (const auto* r : rows) {
             key_bytes += r->key.size();
             value_bytes += r->record->value.size();
@@ -298,6 +304,7 @@ private:
         checksums.reserve(68 * rows.size() + 2);
         for (std::size_t i = 0; i < rows.size(); ++i) {
             if (i + 1 < rows.size() && rows[i + 1]->key == rows[i]->key) continue;  // a later entry wins
+            ++unique_rows;
             const Record& rec = *rows[i]->record;
             keys.add_bytea(rows[i]->key);
             values.add_bytea(rec.value);
@@ -313,10 +320,17 @@ private:
                                        std::move(versions).finish(),  std::move(checksums).finish(),
                                        std::move(updated).finish(),   std::move(expires).finish()};
         const auto now = ns(Clock::now());
-        run("store", [&](pqxx::nontransaction& tx) {
-            tx.exec_prepared(postgres_detail::stmt::store, params[0], params[1], params[2], params[3], params[4],
-                             params[5], now);
+        // The keys a newer stored version kept (none without newer_versions_only).
+        const pqxx::result kept = run(op, [&](pqxx::nontransaction& tx) {
+            return tx.exec_prepared(postgres_detail::stmt::store, params[0], params[1], params[2], params[3],
+                                    params[4], params[5], now);
         });
+        if (kept.empty()) return;
+        std::vector<std::string> kept_keys;
+        kept_keys.reserve(kept.size());
+        for (const auto& row : kept) kept_keys.push_back(key_of(row));
+        throw Error(ErrorKind::conflict, "postgres", op,
+                    postgres_detail::conflict_detail(std::move(kept_keys), unique_rows));
     }
 
     // Notes keys read; one UPDATE per touch_interval carries them. Batched

@@ -159,12 +159,26 @@ TEST_F(PostgresTierTest, LaterDuplicateInABatchWins) {
     EXPECT_EQ(tier.stats().keys, 2u);
 }
 
+// The Error a call threw; fails the test when it threw none.
+template <class F>
+Error error_of(F&& call) {
+    try {
+        call();
+    } catch (const Error& e) {
+        return e;
+    }
+    ADD_FAILURE() << "the call succeeded";
+    return Error(ErrorKind::invalid, "", "", "");
+}
+
+bool mentions(const Error& e, const std::string& text) { return std::string(e.what()).find(text) != std::string::npos; }
+
 TEST_F(PostgresTierTest, OlderVersionsNeverReplaceNewerOnes) {
     auto tier = make();
     tier.store("k", rec("v5", 5));
-    tier.store("k", rec("v3", 3));
+    EXPECT_EQ(error_of([&] { tier.store("k", rec("v3", 3)); }).kind(), ErrorKind::conflict);
     EXPECT_EQ(tier.fetch("k")->value, "v5");
-    tier.store_many(std::vector<Entry>{{"k", rec("v4", 4)}});
+    EXPECT_EQ(error_of([&] { tier.store_many(std::vector<Entry>{{"k", rec("v4", 4)}}); }).kind(), ErrorKind::conflict);
     EXPECT_EQ(tier.fetch("k")->value, "v5");
     tier.store("k", rec("v5 again", 5));  // an equal version is a retry: it applies
     EXPECT_EQ(tier.fetch("k")->value, "v5 again");
@@ -179,6 +193,74 @@ TEST_F(PostgresTierTest, OlderVersionsNeverReplaceNewerOnes) {
     last_wins.store("k", rec("v5", 5));
     last_wins.store("k", rec("v3", 3));
     EXPECT_EQ(last_wins.fetch("k")->value, "v3");
+}
+
+// A write with an older version than the stored one (a clock behind after a
+// restart, or another process's skewed clock) is refused loudly, never
+// acknowledged and dropped; a fetch then shows the version to move past.
+TEST_F(PostgresTierTest, AnOlderVersionIsAConflictNotASilentDrop) {
+    auto tier = make();
+    tier.store("k", rec("v100", 100));
+    for (const bool batch : {false, true}) {
+        const Error e = error_of([&] {
+            if (batch)
+                tier.store_many(std::vector<Entry>{{"k", rec("v50", 50)}});
+            else
+                tier.store("k", rec("v50", 50));
+        });
+        EXPECT_EQ(e.kind(), ErrorKind::conflict) << e.what();
+        EXPECT_EQ(e.tier(), "postgres");
+        EXPECT_EQ(e.operation(), batch ? "store_many" : "store");
+        EXPECT_TRUE(mentions(e, "\"k\"")) << e.what();
+        const auto got = tier.fetch("k");
+        ASSERT_TRUE(got);
+        EXPECT_EQ(got->version, 100u);
+        EXPECT_EQ(got->value, "v100");
+    }
+    tier.store("k", rec("v101", 101));  // past the stored version: applies
+    EXPECT_EQ(tier.fetch("k")->value, "v101");
+}
+
+// Each row of a batch stands alone: the rows without a newer stored version
+// are stored, and the error names only the rows that were not.
+TEST_F(PostgresTierTest, AConflictInABatchStoresTheOtherRows) {
+    auto tier = make();
+    tier.store_many(std::vector<Entry>{{"old", rec("old@100", 100)}, {"newer", rec("newer@100", 100)}});
+    const std::vector<Entry> batch = {
+        {"newer", rec("newer@200", 200)}, {"old", rec("old@50", 50)}, {"fresh", rec("fresh@1", 1)}};
+    const Error e = error_of([&] { tier.store_many(batch); });
+    EXPECT_EQ(e.kind(), ErrorKind::conflict) << e.what();
+    EXPECT_TRUE(mentions(e, "\"old\"")) << e.what();
+    EXPECT_FALSE(mentions(e, "\"newer\"")) << e.what();
+    EXPECT_FALSE(mentions(e, "\"fresh\"")) << e.what();
+    EXPECT_TRUE(mentions(e, "the other 2 rows of the batch were stored")) << e.what();
+    const auto got = tier.fetch_many(V{"old", "newer", "fresh"});
+    ASSERT_TRUE(got[0] && got[1] && got[2]);
+    EXPECT_EQ(got[0]->value, "old@100");
+    EXPECT_EQ(got[1]->value, "newer@200");
+    EXPECT_EQ(got[2]->value, "fresh@1");
+}
+
+TEST_F(PostgresTierTest, AConflictNamesAFewKeysAndCountsTheRest) {
+    auto tier = make();
+    std::vector<Entry> stored, older;
+    for (int i = 0; i < 10; ++i) {
+        const auto k = "k" + std::to_string(i);
+        stored.push_back({k, rec("new", 100)});
+        older.push_back({k, rec("old", 50)});
+    }
+    older.push_back({"bin\x01\"", rec("old", 50)});
+    stored.push_back({"bin\x01\"", rec("new", 100)});
+    tier.store_many(stored);
+    const Error e = error_of([&] { tier.store_many(older); });
+    EXPECT_EQ(e.kind(), ErrorKind::conflict) << e.what();
+    // Sorted, so the same batch always names the same keys; bytes escaped.
+    EXPECT_TRUE(mentions(e, "11 keys")) << e.what();
+    EXPECT_TRUE(mentions(e, "\"bin\\x01\\\"\", \"k0\", \"k1\" and 8 more")) << e.what();
+    for (const auto& r : tier.fetch_many(V{"k0", "k9", "bin\x01\""})) {
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->value, "new");
+    }
 }
 
 TEST_F(PostgresTierTest, ConcurrentWritersKeepVersionsMonotonic) {
@@ -202,10 +284,18 @@ TEST_F(PostgresTierTest, ConcurrentWritersKeepVersionsMonotonic) {
                     std::vector<Entry> batch;
                     for (const auto& k : keys) batch.push_back({k, rec(k + "@" + std::to_string(version), version)});
                     std::shuffle(batch.begin(), batch.end(), rng);  // lock orders differ between writers
+                    // A writer that lost the race to a newer version is told so.
+                    const auto unless_newer = [](auto&& store) {
+                        try {
+                            store();
+                        } catch (const Error& e) {
+                            if (e.kind() != ErrorKind::conflict) throw;
+                        }
+                    };
                     if (r % 2)
-                        tier.store_many(batch);
+                        unless_newer([&] { tier.store_many(batch); });
                     else
-                        for (const auto& e : batch) tier.store(e.key, e.record);
+                        for (const auto& e : batch) unless_newer([&] { tier.store(e.key, e.record); });
                 }
             } catch (const std::exception& e) {
                 ADD_FAILURE() << e.what();

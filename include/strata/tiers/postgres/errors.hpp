@@ -2,6 +2,8 @@
 
 #include <pqxx/pqxx>
 
+#include <algorithm>  // sort
+#include <cstddef>    // size_t
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,6 +73,45 @@ inline std::string clean_message(std::string_view raw, const std::vector<std::st
     }
     for (const auto& secret : secrets)
         for (auto at = s.find(secret); at != std::string::npos; at = s.find(secret, at + 3)) s.replace(at, secret.size(), "***");
+    return s;
+}
+
+// A key as an error message shows it: quoted, with `"`, `\` and every byte
+// outside printable ASCII escaped, so any key reads unambiguously.
+inline std::string quoted_key(std::string_view key) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out = "\"";
+    for (unsigned char c : key) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c < 0x20 || c >= 0x7f) {
+            out += "\\x";
+            out += digits[c >> 4];
+            out += digits[c & 0xF];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out + '"';
+}
+
+// The detail of a conflict: how many of a batch's `rows` kept a newer
+// stored version, the first few of those keys (sorted, so a batch always
+// reads the same) and what became of the other rows.
+inline std::string conflict_detail(std::vector<std::string> kept, std::size_t rows) {
+    static constexpr std::size_t named = 3;
+    std::sort(kept.begin(), kept.end());
+    std::string s = kept.size() == 1 ? "a newer version is stored for 1 key, left unchanged: "
+                                     : "newer versions are stored for " + std::to_string(kept.size()) +
+                                           " keys, left unchanged: ";
+    for (std::size_t i = 0; i < kept.size() && i < named; ++i) {
+        if (i > 0) s += i + 1 == kept.size() ? " and " : ", ";
+        s += quoted_key(kept[i]);
+    }
+    if (kept.size() > named) s += " and " + std::to_string(kept.size() - named) + " more";
+    if (rows > kept.size())
+        s += "; the other " + std::to_string(rows - kept.size()) + " rows of the batch were stored (each row stands alone)";
     return s;
 }
 

@@ -35,7 +35,9 @@ inline std::array<std::pair<const char*, std::string>, 8> statements(const Names
     // bytea travels as hex text (see sql.hpp). With
     // newer_versions_only a row is not replaced by an older version, so
     // concurrent writers cannot move a key back in time; an expired row is
-    // always replaceable.
+    // always replaceable. The statement then returns the keys it left alone
+    // (the input's keys less those the upsert wrote), so the tier reports the
+    // conflict without another round trip; normally that is no rows at all.
     std::string store =
         "INSERT INTO " + t + " AS t (key, value, version, checksum, size, created_at, updated_at, last_accessed,"
         " expires_at) SELECT k, v, ver, c, octet_length(v), $7, u, $7, e"
@@ -45,7 +47,11 @@ inline std::array<std::pair<const char*, std::string>, 8> statements(const Names
         " checksum = EXCLUDED.checksum, size = EXCLUDED.size, updated_at = EXCLUDED.updated_at,"
         " last_accessed = EXCLUDED.last_accessed, expires_at = EXCLUDED.expires_at,"
         " created_at = CASE WHEN t.expires_at <= $7 THEN EXCLUDED.created_at ELSE t.created_at END";
-    if (newer_versions_only) store += " WHERE t.version <= EXCLUDED.version OR t.expires_at <= $7";
+    if (newer_versions_only)
+        store = "WITH written AS (" + store +
+                " WHERE t.version <= EXCLUDED.version OR t.expires_at <= $7 RETURNING key)"
+                " SELECT k FROM unnest($1::bytea[]) AS s(k) WHERE NOT EXISTS"
+                " (SELECT 1 FROM written WHERE written.key = s.k)";
     return {{
         {stmt::fetch, "SELECT key, value, version, checksum, updated_at, expires_at, last_accessed FROM " + t +
                           " WHERE key = ANY($1::bytea[]) AND " + live},
