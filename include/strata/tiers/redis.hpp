@@ -39,6 +39,9 @@ struct RedisOptions {
     std::chrono::milliseconds connect_timeout{1000};
     std::chrono::milliseconds command_timeout{1000};  // per socket read/write
     std::size_t pool_size = 4;
+    // How long a call waits for a connection when all pool_size are lent,
+    // then fails with `timeout` (pool exhausted). Unset: command_timeout.
+    std::optional<std::chrono::milliseconds> pool_wait_timeout;
     CompressionOptions compression{};
     std::size_t scan_count = 1000;  // the COUNT hint of each SCAN page
     std::string name = "redis";     // the tier's name in errors and reports
@@ -73,7 +76,7 @@ public:
         cmd.reserve(full.size() + 1);
         for (std::size_t i = 0; i < full.size(); ++i) cmd.arg(full[i]);
         // The connection goes back to the pool before the values are decoded.
-        const redis_detail::Reply reply = state_->pool.borrow()->run(cmd, "fetch");
+        const redis_detail::Reply reply = state_->pool.borrow("fetch")->run(cmd, "fetch");
         const redisReply& values = redis_detail::array(*reply, name(), "fetch");
         if (values.elements != keys.size()) redis_detail::unexpected(values, name(), "fetch");
         const auto now = Clock::now();
@@ -123,7 +126,7 @@ public:
             cmds.back().arg(full[i]);
             if (kind == Kind::plain) cmds.back().arg(blobs[i]);
         }
-        auto conn = state_->pool.borrow();
+        auto conn = state_->pool.borrow("store");
         const auto replies = conn->pipeline(cmds, "store");
         for (std::size_t i = 0; i < replies.size(); ++i) {
             if (cmds[i].name() == "DEL")
@@ -146,7 +149,7 @@ public:
             redis_detail::Command cmd(state_->unlink_name());
             cmd.reserve(full.size() + 1);
             for (std::size_t i = 0; i < full.size(); ++i) cmd.arg(full[i]);
-            auto conn = state_->pool.borrow();
+            auto conn = state_->pool.borrow("erase");
             const redis_detail::Reply reply = conn->run(cmd, "erase");
             if (const auto n = unlinked(*reply, "erase")) return static_cast<std::size_t>(*n);
         }
@@ -154,13 +157,14 @@ public:
 
     // SCAN MATCH under the escaped prefix, then filtered with strata's own
     // matcher (the same syntax, so the result means the same in every tier).
+    // Each page borrows a connection of its own, so with a small pool other
+    // calls take turns with a long scan rather than wait it out.
     std::vector<std::string> keys(std::string_view glob) {
         const Glob pattern(glob);
         const std::string& prefix = state_->options.key_prefix;
         const std::string match = glob_escape(prefix) + std::string(glob);
         std::unordered_set<std::string> seen;
-        auto conn = state_->pool.borrow();
-        redis_detail::scan(*conn, match, state_->options.scan_count, name(),
+        redis_detail::scan(state_->pool, match, state_->options.scan_count, name(), "keys",
                            [&](const std::vector<std::string_view>& names) {
                                for (auto n : names)
                                    if (n.starts_with(prefix) && pattern.matches(n.substr(prefix.size())))
@@ -178,10 +182,10 @@ public:
     std::vector<std::string> idle_keys(std::chrono::milliseconds older_than) {
         const std::string& prefix = state_->options.key_prefix;
         std::unordered_set<std::string> seen;
-        auto conn = state_->pool.borrow();
-        redis_detail::scan(*conn, glob_escape(prefix) + "*", state_->options.scan_count, name(),
+        redis_detail::scan(state_->pool, glob_escape(prefix) + "*", state_->options.scan_count, name(), "idle_keys",
                            [&](const std::vector<std::string_view>& names) {
-                               const auto idle = redis_detail::idle_seconds(*conn, names, name());
+                               const auto idle = redis_detail::idle_seconds(*state_->pool.borrow("idle_keys"),
+                                                                            names, name());
                                for (std::size_t i = 0; i < names.size(); ++i)
                                    if (idle[i] && *idle[i] * 1000 >= older_than.count() && names[i].starts_with(prefix))
                                        seen.emplace(names[i].substr(prefix.size()));
@@ -201,8 +205,7 @@ public:
         std::vector<redis_detail::Command> cmds;
         cmds.push_back(std::move(dbsize));
         cmds.push_back(std::move(info));
-        auto conn = state_->pool.borrow();
-        const auto replies = conn->pipeline(cmds, "stats");
+        const auto replies = state_->pool.borrow("stats")->pipeline(cmds, "stats");
         const auto total = static_cast<std::uint64_t>(redis_detail::integer(*replies[0], name(), "stats"));
         redis_detail::check(*replies[1], name(), "stats");
         s.keys = total;
@@ -210,8 +213,8 @@ public:
         parse_info(redis_detail::text(*replies[1]), s);
         if (!state_->options.key_prefix.empty() && total <= stats_scan_limit) {
             std::unordered_set<std::string> mine;  // SCAN may repeat a key while the server rehashes
-            redis_detail::scan(*conn, glob_escape(state_->options.key_prefix) + "*", state_->options.scan_count, name(),
-                               [&](const std::vector<std::string_view>& names) {
+            redis_detail::scan(state_->pool, glob_escape(state_->options.key_prefix) + "*", state_->options.scan_count,
+                               name(), "stats", [&](const std::vector<std::string_view>& names) {
                                    for (auto n : names) mine.emplace(n);
                                });
             s.keys = mine.size();
@@ -223,8 +226,7 @@ public:
     bool ping() {
         try {
             redis_detail::Command cmd("PING");
-            auto conn = state_->pool.borrow();
-            const redis_detail::Reply reply = conn->run(cmd, "ping");
+            const redis_detail::Reply reply = state_->pool.borrow("ping")->run(cmd, "ping");
             return reply->type == REDIS_REPLY_STATUS && redis_detail::text(*reply) == "PONG";
         } catch (const Error&) {
             return false;
@@ -237,7 +239,7 @@ private:
             : options(std::move(o)),
               pool(redis_detail::Settings{options.host, options.port, options.unix_socket, options.db, options.username,
                                           options.password, options.connect_timeout, options.command_timeout},
-                   options.name, options.pool_size) {}
+                   options.name, options.pool_size, options.pool_wait_timeout.value_or(options.command_timeout)) {}
 
         std::string_view unlink_name() const noexcept { return has_unlink.load() ? "UNLINK" : "DEL"; }
 

@@ -234,7 +234,8 @@ private:
                 if (available_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
                     open_ >= settings_.size)
                     throw Error(ErrorKind::timeout, settings_.tier_name, op,
-                                "all " + std::to_string(settings_.size) + " pooled connections stayed busy for " +
+                                "pool exhausted: all " + std::to_string(settings_.size) +
+                                    " pooled connections stayed busy for " +
                                     std::to_string(settings_.acquire_timeout.count()) + " ms");
             }
             if (!idle_.empty()) {

@@ -1,24 +1,30 @@
 #pragma once
 
+#include <algorithm>  // find
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>  // size_t
-#include <memory>   // unique_ptr
+#include <cstdint>  // uint64_t
+#include <deque>
+#include <memory>  // unique_ptr
 #include <mutex>
 #include <string>
-#include <utility>  // exchange, move
+#include <string_view>
+#include <utility>  // move
 #include <vector>
 
+#include "strata/core/error.hpp"
 #include "strata/tiers/redis/connection.hpp"
 
 namespace strata::redis_detail {
 
 // At most `size` connections, lent one per call. The mutex guards only the
-// idle list and the count: connecting and every command run unlocked, so a
-// slow or stopped server delays only the threads that use it.
+// idle list, the count and the queue of waiters: connecting and every command
+// run unlocked, so a slow or stopped server delays only the threads that use it.
 class Pool {
 public:
-    Pool(Settings settings, std::string tier, std::size_t size)
-        : settings_(std::move(settings)), tier_(std::move(tier)), size_(size ? size : 1) {}
+    Pool(Settings settings, std::string tier, std::size_t size, std::chrono::milliseconds wait)
+        : settings_(std::move(settings)), tier_(std::move(tier)), size_(size ? size : 1), wait_(wait) {}
 
     // A borrowed connection; returned to the pool only if still healthy.
     class Lease {
@@ -37,10 +43,23 @@ public:
         std::unique_ptr<Connection> conn_;
     };
 
-    Lease borrow() {
+    // When every connection is lent, waits at most `wait` for one, first come
+    // first served, so a caller borrowing again and again (a scan, page by
+    // page) cannot keep a waiting one out; then fails with `timeout`.
+    Lease borrow(std::string_view op) {
         std::unique_lock lock(mutex_);
-        // Waiting is bounded: each holder's I/O is bounded by the timeouts.
-        available_.wait(lock, [&] { return !idle_.empty() || lent_ < size_; });
+        if (lent_ >= size_ || !waiting_.empty()) {
+            const auto ticket = next_ticket_++;
+            waiting_.push_back(ticket);
+            const bool served =
+                available_.wait_for(lock, wait_, [&] { return waiting_.front() == ticket && lent_ < size_; });
+            waiting_.erase(std::find(waiting_.begin(), waiting_.end(), ticket));
+            available_.notify_all();  // someone else may be first in line now
+            if (!served)
+                throw Error(ErrorKind::timeout, tier_, std::string(op),
+                            "pool exhausted: all " + std::to_string(size_) + " pooled connections stayed busy for " +
+                                std::to_string(wait_.count()) + " ms");
+        }
         ++lent_;
         while (!idle_.empty()) {
             auto conn = std::move(idle_.back());
@@ -68,16 +87,20 @@ private:
             --lent_;
             if (conn) idle_.push_back(std::move(conn));
         }
-        available_.notify_one();
+        // All, since only the first in line may take it.
+        available_.notify_all();
     }
 
     Settings settings_;
     std::string tier_;
     std::size_t size_;
+    std::chrono::milliseconds wait_;
     std::mutex mutex_;
     std::condition_variable available_;
     std::vector<std::unique_ptr<Connection>> idle_;
     std::size_t lent_ = 0;
+    std::deque<std::uint64_t> waiting_;  // tickets of waiting borrowers, oldest first
+    std::uint64_t next_ticket_ = 0;
 };
 
 }  // namespace strata::redis_detail

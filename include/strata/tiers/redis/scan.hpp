@@ -7,26 +7,31 @@
 #include <vector>
 
 #include "strata/tiers/redis/connection.hpp"
+#include "strata/tiers/redis/pool.hpp"
 #include "strata/tiers/redis/reply.hpp"
 
 namespace strata::redis_detail {
 
 // Walks the keyspace with SCAN MATCH (never KEYS, which blocks the server),
 // calling on_page(names) for each page. SCAN may return a key more than
-// once, and pages may be empty; callers dedupe.
+// once, and pages may be empty; callers dedupe. Each page borrows a
+// connection of its own and returns it before on_page runs: the cursor is
+// the server's, valid on any connection to the same db, so a long scan lets
+// other calls take turns with it instead of holding a connection throughout.
 template <class OnPage>
-void scan(Connection& conn, std::string_view match, std::size_t count, std::string_view tier, OnPage&& on_page) {
+void scan(Pool& pool, std::string_view match, std::size_t count, std::string_view tier, std::string_view op,
+          OnPage&& on_page) {
     std::string cursor = "0";
     const std::string count_arg = std::to_string(count ? count : 1);
     std::vector<std::string_view> names;
     do {
         Command cmd("SCAN");
         cmd.arg(cursor).arg("MATCH").arg(match).arg("COUNT").arg(count_arg);
-        const Reply reply = conn.run(cmd, "keys");
-        const redisReply& page = array(*reply, tier, "keys");
+        const Reply reply = pool.borrow(op)->run(cmd, op);
+        const redisReply& page = array(*reply, tier, op);
         if (page.elements != 2 || page.element[0]->type != REDIS_REPLY_STRING ||
             page.element[1]->type != REDIS_REPLY_ARRAY)
-            unexpected(page, tier, "keys");
+            unexpected(page, tier, op);
         names.clear();
         const redisReply& found = *page.element[1];
         for (std::size_t i = 0; i < found.elements; ++i)
