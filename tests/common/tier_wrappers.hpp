@@ -4,7 +4,9 @@
 // call still goes to the real tier underneath.
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <string_view>
 #include <strata/core/error.hpp>
 #include <strata/core/tier.hpp>
 
@@ -14,10 +16,16 @@ struct TierSwitches {
     std::atomic<bool> down{false};
     std::atomic<int> fetch_many_calls{0};
     std::atomic<int> store_many_calls{0};
+    // Run with the operation's name before a call reaches the tier and after
+    // it returned; either may throw (after: a call that took effect but
+    // reported a failure, as a timeout does) or block. Set them before any
+    // other thread uses the tier.
+    std::function<void(std::string_view)> before, after;
 };
 
-// Forwards to T; throws Error{unavailable} while switches->down is set, and
-// counts batch calls. Temperature and durability are T's unless overridden.
+// Forwards to T; throws Error{unavailable} while switches->down is set, runs
+// the hooks, and counts batch calls. Temperature and durability are T's
+// unless overridden.
 template <class T, Temperature Temp = T::temperature, bool Durable = T::durable>
 class Switchable {
 public:
@@ -31,22 +39,36 @@ public:
     T& inner() { return tier_; }
 
     std::string_view name() const { return tier_.name(); }
-    std::optional<Record> fetch(std::string_view k) { return check("fetch"), tier_.fetch(k); }
-    void store(std::string_view k, const Record& r) { check("store"), tier_.store(k, r); }
-    bool erase(std::string_view k) { return check("erase"), tier_.erase(k); }
-    std::vector<std::string> keys(std::string_view g) { return check("keys"), tier_.keys(g); }
+    std::optional<Record> fetch(std::string_view k) {
+        return call("fetch", [&] { return tier_.fetch(k); });
+    }
+    void store(std::string_view k, const Record& r) {
+        call("store", [&] { return tier_.store(k, r); });
+    }
+    bool erase(std::string_view k) {
+        return call("erase", [&] { return tier_.erase(k); });
+    }
+    std::vector<std::string> keys(std::string_view g) {
+        return call("keys", [&] { return tier_.keys(g); });
+    }
     std::vector<std::optional<Record>> fetch_many(std::span<const std::string> k) {
-        check("fetch_many");
-        ++switches_->fetch_many_calls;
-        return tier_.fetch_many(k);
+        return call("fetch_many", [&] {
+            ++switches_->fetch_many_calls;
+            return tier_.fetch_many(k);
+        });
     }
     void store_many(std::span<const Entry> e) {
-        check("store_many");
-        ++switches_->store_many_calls;
-        tier_.store_many(e);
+        call("store_many", [&] {
+            ++switches_->store_many_calls;
+            tier_.store_many(e);
+        });
     }
-    std::size_t erase_many(std::span<const std::string> k) { return check("erase_many"), tier_.erase_many(k); }
-    TierStats stats() { return check("stats"), tier_.stats(); }
+    std::size_t erase_many(std::span<const std::string> k) {
+        return call("erase_many", [&] { return tier_.erase_many(k); });
+    }
+    TierStats stats() {
+        return call("stats", [&] { return tier_.stats(); });
+    }
     bool ping() { return !switches_->down && tier_.ping(); }
     std::vector<std::string> idle_keys(std::chrono::milliseconds older)
         requires requires(T& t) { t.idle_keys(older); }
@@ -55,8 +77,19 @@ public:
     }
 
 private:
-    void check(const char* op) const {
-        if (switches_->down) throw Error(ErrorKind::unavailable, std::string(tier_.name()), op, "switched off by the test");
+    template <class F>
+    auto call(std::string_view op, F&& f) {
+        if (switches_->down)
+            throw Error(ErrorKind::unavailable, std::string(tier_.name()), std::string(op), "switched off by the test");
+        if (switches_->before) switches_->before(op);
+        if constexpr (std::is_void_v<decltype(f())>) {
+            f();
+            if (switches_->after) switches_->after(op);
+        } else {
+            auto result = f();
+            if (switches_->after) switches_->after(op);
+            return result;
+        }
     }
 
     T tier_;

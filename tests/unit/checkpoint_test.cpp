@@ -207,14 +207,24 @@ TEST_F(CheckpointTest, RollbackRestoresExactlyTheCapturedRecords) {
     EXPECT_EQ(again.keys_unchanged, 202u);
 }
 
-TEST_F(CheckpointTest, RollbackOfOneTierLeavesTheOthers) {
+// The README's own pattern: capture the durable tier only, roll back, and
+// the manager serves the captured value, not the newer hot copy.
+TEST_F(CheckpointTest, RollbackOfTheDurableTierIsWhatTheManagerServes) {
     fill(20);
     const auto info = ckpt.create<strata::FileTier>();
     mgr.set("key:1", "changed");
+    mgr.set("key:2", "changed");
+    mgr.set("new", "created after");
+    ASSERT_EQ(mgr.get("key:1"), "changed");  // cached now
     const auto report = ckpt.rollback(info.id);
-    EXPECT_EQ(report.keys_restored, 1u);
+    EXPECT_EQ(report.keys_restored, 2u);
+    EXPECT_EQ(report.keys_removed, 1u);
     EXPECT_EQ(warm().fetch("key:1")->value, "v1");
-    EXPECT_EQ(hot().fetch("key:1")->value, "changed");  // not captured, not touched
+    EXPECT_FALSE(hot().fetch("key:1"));  // the newer hot copy is gone
+    EXPECT_EQ(hot().fetch("key:5")->value, "v5");  // unchanged keys keep theirs
+    EXPECT_EQ(mgr.get("key:1"), "v1");
+    EXPECT_EQ(mgr.get("key:2"), "v2");
+    EXPECT_EQ(mgr.get("new"), std::nullopt);
 }
 
 TEST_F(CheckpointTest, ExpiredCapturedRecordsAreNotRestored) {

@@ -7,10 +7,10 @@
 #include <cstddef>  // size_t
 #include <cstdint>  // uint64_t
 #include <cstdio>   // snprintf
-#include <ctime>    // gmtime_r
+#include <ctime>    // gmtime_r, timegm
+#include <functional>
 #include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <stdexcept>  // invalid_argument
 #include <span>
 #include <string>
@@ -52,6 +52,8 @@ struct CheckpointerOptions {
     int compression_level = 1;      // zlib: 1 is fastest, 9 smallest
     // Applied after every successful create() when any rule is set.
     Retention retention{};
+    // Where creation times and retention ages come from (tests step it back).
+    std::function<Clock::time_point()> clock = [] { return Clock::now(); };
 };
 
 namespace checkpoint_detail {
@@ -100,6 +102,24 @@ inline std::string make_checkpoint_id(Clock::time_point at, std::uint64_t sequen
     return buf + std::string(to_string(type));
 }
 
+// The creation time an id carries, to the microsecond; nullopt if `id` is
+// not one of ours.
+inline std::optional<Clock::time_point> checkpoint_id_time(std::string_view id) {
+    std::tm tm{};
+    long long us = 0;
+    char dot = 0, zone = 0;
+    const std::string head(id.substr(0, 23));
+    if (head.size() != 23 || std::sscanf(head.c_str(), "%4d%2d%2dT%2d%2d%2d%c%6lld%c", &tm.tm_year, &tm.tm_mon,
+                                         &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &dot, &us, &zone) != 9 ||
+        dot != '.' || zone != 'Z')
+        return std::nullopt;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    const std::time_t secs = timegm(&tm);
+    return Clock::time_point(std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(secs) +
+                                                                         std::chrono::microseconds(us)));
+}
+
 }  // namespace checkpoint_detail
 
 // Captures tiers of a StateManager chosen at compile time into a store, and
@@ -140,7 +160,10 @@ public:
             ++counters_.created;
             counters_.last_created = info;
         }
-        if (options_.retention.active()) apply_retention();
+        if (options_.retention.active()) {
+            auto victims = retention_victims(list(), options_.retention, options_.clock(), info.id);
+            for (const auto& id : victims) remove(id);
+        }
         return info;
     }
 
@@ -202,14 +225,15 @@ public:
         }
         const auto t1 = std::chrono::steady_clock::now();
         {
-            auto gate = mgr_.pause_writes();
-            struct Invalidate {  // also when a tier fails half-way
-                M& mgr;
-                ~Invalidate() { mgr.invalidate_cache(); }
-            } invalidate{mgr_};
+            // Through the manager's tools interface: what goes back into a
+            // tier is then what the manager serves (no hotter copy, cached
+            // value or stale mark hides it), also when a tier fails half-way.
+            auto pause = mgr_.pause_writes();
+            std::uint64_t put_back = 0;
+            for (const auto& t : info.tiers) put_back |= std::uint64_t{1} << t.index;
             auto source = store_.open(id);
             CheckpointReader reader(source, info, "rollback");
-            checkpoint_detail::Restorer<Set> restorer(mgr_.tiers(), options_.batch_size, report);
+            checkpoint_detail::Restorer restorer(mgr_.tiers(), pause, put_back, options_.batch_size, report);
             reader.run([&](const CapturedTier& t) { restorer.begin(t); },
                        [&](std::string key, Record r) { restorer.add(std::move(key), std::move(r)); },
                        [&](const CapturedTier& t) { restorer.end(t); });
@@ -234,7 +258,7 @@ public:
 
     // Removes what `rules` drops; returns the ids removed, oldest first.
     std::vector<std::string> apply_retention(const Retention& rules) {
-        auto victims = retention_victims(list(), rules);
+        auto victims = retention_victims(list(), rules, options_.clock());
         for (const auto& id : victims) remove(id);
         return victims;
     }
@@ -271,15 +295,15 @@ private:
         const auto t0 = std::chrono::steady_clock::now();
         CheckpointInfo info;
         info.type = type;
-        info.created_at = Clock::now();
+        info.created_at = creation_time();
         info.id = checkpoint_detail::make_checkpoint_id(info.created_at, sequence_.fetch_add(1) + 1, type);
         info.format_version = static_cast<std::uint32_t>(checkpoint_detail::format_version);
         info.writes_held = capture.hold_writes;
         auto sink = store_.begin(info.id);
         CheckpointWriter writer(sink, info.id, options_.compression_level);
         {
-            std::unique_lock<std::shared_mutex> gate;
-            if (capture.hold_writes) gate = mgr_.pause_writes();
+            std::optional<typename M::WritePause> pause;
+            if (capture.hold_writes) pause.emplace(mgr_.pause_writes());
             info.version_cut = mgr_.current_version();
             mgr_.tiers().for_each([&](auto& tier, auto index) {
                 if constexpr ((Mask >> decltype(index)::value & 1) != 0)
@@ -297,6 +321,18 @@ private:
         return info;
     }
 
+    // Now, but never before the newest checkpoint in the store: after the
+    // clock steps back, a new checkpoint still sorts (and is kept) as the
+    // newest, by time and by id.
+    Clock::time_point creation_time() {
+        auto now = options_.clock();
+        const auto ids = store_.ids();
+        if (!ids.empty())
+            if (auto newest = checkpoint_detail::checkpoint_id_time(ids.back()); newest && *newest >= now)
+                now = *newest + std::chrono::microseconds(1);
+        return now;
+    }
+
     template <class T, class W>
     void capture_tier(T& tier, std::size_t index, W& writer, CheckpointInfo& info, const CaptureOptions& capture) {
         const std::string name(tier.name());
@@ -307,6 +343,9 @@ private:
             auto got = checkpoint_detail::read_many(tier, batch, "checkpoint");
             for (std::size_t j = 0; j < batch.size(); ++j) {
                 if (!got[j]) continue;  // erased or expired since it was listed
+                // A copy the manager knows to be older than the key's newest
+                // is not this tier's state: restoring it would go back in time.
+                if (mgr_.is_stale(index, batch[j])) continue;
                 if (!got[j]->intact()) {
                     if (capture.on_corrupt == OnCorrupt::fail)
                         throw Error(ErrorKind::corrupt, name, "checkpoint",

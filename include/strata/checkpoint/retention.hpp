@@ -5,6 +5,7 @@
 #include <cstddef>  // size_t
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "strata/checkpoint/checkpoint_info.hpp"
@@ -37,9 +38,10 @@ struct Retention {
     }
 };
 
-// The ids `rules` drops from `infos` (any order), oldest first.
+// The ids `rules` drops from `infos` (any order), oldest first; `keep`
+// (the checkpoint just created) is never among them, whatever the clock says.
 inline std::vector<std::string> retention_victims(std::vector<CheckpointInfo> infos, const Retention& rules,
-                                                  Clock::time_point now = Clock::now()) {
+                                                  Clock::time_point now = Clock::now(), std::string_view keep = {}) {
     std::sort(infos.begin(), infos.end(), [](const auto& a, const auto& b) {
         return a.created_at != b.created_at ? a.created_at > b.created_at : a.id > b.id;
     });
@@ -49,7 +51,7 @@ inline std::vector<std::string> retention_victims(std::vector<CheckpointInfo> in
         const std::size_t limit = rules.limit(info.type);
         const bool surplus = limit != 0 && ++seen[static_cast<std::size_t>(info.type)] > limit;
         const bool old = rules.max_age && now - info.created_at > *rules.max_age;
-        if (surplus || old) out.push_back(info.id);
+        if ((surplus || old) && info.id != keep) out.push_back(info.id);
     }
     std::reverse(out.begin(), out.end());
     return out;

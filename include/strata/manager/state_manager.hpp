@@ -11,7 +11,7 @@
 #include <cstdint>  // uint64_t
 #include <mutex>
 #include <optional>
-#include <shared_mutex>
+#include <shared_mutex>  // shared_lock
 #include <span>
 #include <string>
 #include <string_view>
@@ -32,6 +32,7 @@
 #include "strata/manager/detail/key_stripes.hpp"
 #include "strata/manager/detail/lookup.hpp"
 #include "strata/manager/detail/tier_bundle.hpp"
+#include "strata/manager/detail/write_gate.hpp"
 #include "strata/manager/health.hpp"
 #include "strata/manager/options.hpp"
 #include "strata/promotion/promotion_policy.hpp"
@@ -253,9 +254,18 @@ public:
     const Options& options() const noexcept { return options_; }
     std::array<TierHealth, tier_count> health() { return tiers_.health(); }
 
-    // Holds back every write through the manager while the lock lives;
-    // readers go on. Checkpoints take it for a consistent cut.
-    [[nodiscard]] std::unique_lock<std::shared_mutex> pause_writes() { return std::unique_lock(write_gate_); }
+    class WritePause;
+
+    // The one way for tools (checkpoints, backups, recovery) to change tiers
+    // behind the manager: holds back every write through the manager while
+    // the pause lives (reads go on), waiting only for the writes already
+    // inside; writes that come later wait behind it. See WritePause.
+    [[nodiscard]] WritePause pause_writes() { return WritePause(*this); }
+
+    // For tools that read tiers directly: tier i's copy of `key` is not the
+    // newest (a write or erase there failed after a colder tier took the new
+    // state), so it must not be captured as the tier's content.
+    bool is_stale(std::size_t tier, std::string_view key) const { return tiers_.is_stale(tier, key); }
 
     // The newest version handed out or read back: a cut between writes.
     std::uint64_t current_version() const noexcept { return versions_.current(); }
@@ -263,9 +273,44 @@ public:
     // Drops every cached value, after tiers were changed behind the manager.
     void invalidate_cache() { cache_.clear(); }
 
+    // Writes held back for a tool. Whatever the tool puts into a tier it
+    // reports with replaced(), so that the manager then serves exactly that:
+    // the tier's stale marks for those keys are cleared, hotter copies the
+    // tool does not also put back are erased (or marked stale if the erase
+    // fails) and cached values dropped. Reads that overlapped the pause do
+    // not cache or promote what they read.
+    class WritePause {
+    public:
+        WritePause(WritePause&& o) noexcept : mgr_(std::exchange(o.mgr_, nullptr)) {}
+        WritePause& operator=(WritePause&&) = delete;
+        ~WritePause() {
+            if (mgr_) mgr_->write_gate_.unlock();
+        }
+
+        bool is_stale(std::size_t tier, std::string_view key) const { return mgr_->tiers_.is_stale(tier, key); }
+
+        // The tool stored or erased `keys` in `tier`. `also_put_back` is a
+        // mask of tiers the tool restores itself: their copies stay.
+        void replaced(std::size_t tier, std::span<const std::string> keys, std::uint64_t also_put_back = 0) {
+            auto& tiers = mgr_->tiers_;
+            tiers.clear_stale(tier, keys);
+            std::optional<Error> ignored;  // a failed erase marks the copy stale: reads skip it
+            for (std::size_t i = 0; i < tier; ++i)
+                if (!(also_put_back >> i & 1)) tiers.erase(i, keys, ignored);
+            for (const auto& k : keys) mgr_->cache_.invalidate(k);
+        }
+
+    private:
+        friend class StateManager;
+        explicit WritePause(StateManager& mgr) : mgr_(&mgr) { mgr_->write_gate_.lock(); }
+        StateManager* mgr_;
+    };
+
 private:
     using bundle = detail::TierBundle<Ts...>;
+    static constexpr int read_attempts = 3;
     static constexpr std::size_t demote_batch = 1000;
+    static constexpr std::chrono::milliseconds max_ttl = std::chrono::hours{24 * 36525};  // 100 years
 
     template <class W>
     static consteval std::size_t index_of() {
@@ -275,6 +320,10 @@ private:
     static std::optional<Clock::time_point> expiry(const SetOptions& opts, Clock::time_point now) {
         if (!opts.ttl) return std::nullopt;
         if (opts.ttl->count() <= 0) throw std::invalid_argument("strata: ttl must be positive");
+        // Checked before any arithmetic: a larger ttl would overflow the
+        // clock and read as long expired, erasing colder copies.
+        if (*opts.ttl > max_ttl)
+            throw std::invalid_argument("strata: ttl must be at most 100 years; leave it unset for no expiry");
         return now + *opts.ttl;
     }
 
@@ -291,8 +340,34 @@ private:
         return s;
     }
 
-    std::vector<detail::Lookup> find(std::span<const std::string> keys, const std::vector<std::size_t>& at) {
-        auto found = tiers_.search(keys, at);
+    // Searches the tiers for keys[at[j]]. With `seen` (the stripes'
+    // sequences noted before, by a reader that holds no stripe), an answer
+    // that passed over a failed tier is kept only if no write of its key
+    // overlapped the read: that write may have reached the tier that failed
+    // but not yet the one read. Such keys are read again, a few times, then
+    // reported unavailable.
+    std::vector<detail::Lookup> find(std::span<const std::string> keys, const std::vector<std::size_t>& at,
+                                     std::vector<std::uint64_t>* seen = nullptr) {
+        auto found = tiers_.search(keys, at, options_.write_through);
+        for (int attempt = 1; seen; ++attempt) {
+            std::atomic_thread_fence(std::memory_order_acquire);
+            std::vector<std::size_t> again, where;
+            for (std::size_t j = 0; j < found.size(); ++j) {
+                if (!found[j].validate) continue;
+                const auto stripe = stripes_.index(keys[at[j]]);
+                if (stripes_.quiet_since(stripe, (*seen)[j])) continue;
+                if (attempt == read_attempts) {
+                    found[j].doubt |= found[j].failed;  // still racing writes: cannot be sure
+                    continue;
+                }
+                (*seen)[j] = stripes_.sequence(stripe);
+                again.push_back(at[j]);
+                where.push_back(j);
+            }
+            if (again.empty()) break;
+            auto retried = tiers_.search(keys, again, options_.write_through);
+            for (std::size_t n = 0; n < where.size(); ++n) found[where[n]] = std::move(retried[n]);
+        }
         tiers_.throw_if_lost(keys, at, found);
         for (const auto& l : found)
             if (l.record) versions_.observe(l.record->version);
@@ -308,9 +383,24 @@ private:
     // The cache is emptied of the keys first: once any tier shows the new
     // value, no reader may still get the old one from the cache, and none can
     // refill it meanwhile (fills need the stripes this write holds).
+    //
+    // A tier that refuses a version older than the one it holds (conflict:
+    // another process wrote the key, or this one before a restart with its
+    // clock behind) is read, the version clock is raised past what it holds
+    // and the write is made again, once: the later write wins, as it should.
     void write_locked(std::span<const Entry> entries, std::size_t target) {
         for (const auto& e : entries) cache_.invalidate(e.key);
-        tiers_.write(entries, target, options_.write_through);
+        try {
+            tiers_.write(entries, target, options_.write_through);
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::conflict) throw;
+            std::vector<std::string> keys;
+            for (const auto& en : entries) keys.push_back(en.key);
+            versions_.observe(tiers_.newest_version(bundle::commit_of(target, options_.write_through), keys));
+            std::vector<Entry> again(entries.begin(), entries.end());
+            for (auto& en : again) en.record.version = versions_.next();
+            tiers_.write(again, target, options_.write_through);
+        }
     }
 
     std::size_t erase_everywhere(std::span<const std::string> keys) {
@@ -355,18 +445,26 @@ private:
     // key started or finished meanwhile (the value read may be stale then).
     std::vector<std::optional<std::string>> read_through(std::span<const std::string> keys,
                                                          const std::vector<std::size_t>& at) {
+        const auto epoch = write_gate_.epoch();
         std::vector<std::uint64_t> seen(at.size());
         for (std::size_t j = 0; j < at.size(); ++j) seen[j] = stripes_.sequence(stripes_.index(keys[at[j]]));
-        auto found = find(keys, at);
-        follow_up(keys, at, seen, found);
+        auto found = find(keys, at, &seen);
+        follow_up(keys, at, seen, found, epoch);
         std::vector<std::optional<std::string>> out(at.size());
         for (std::size_t j = 0; j < at.size(); ++j)
             if (found[j].record) out[j] = std::move(found[j].record->value);
         return out;
     }
 
+    // Follow-ups are writes too: they hold the gate shared, so a tool that
+    // began after the read (a rollback) either waits for them or, having run
+    // meanwhile, changed the epoch and makes them stand down.
     void follow_up(std::span<const std::string> keys, const std::vector<std::size_t>& at,
-                   const std::vector<std::uint64_t>& seen, const std::vector<detail::Lookup>& found) {
+                   const std::vector<std::uint64_t>& seen, const std::vector<detail::Lookup>& found,
+                   std::uint64_t epoch) {
+        if (!write_gate_.try_lock_shared()) return;
+        std::shared_lock gate(write_gate_, std::adopt_lock);
+        if (write_gate_.epoch() != epoch) return;
         const auto now = Clock::now();
         std::unordered_map<std::size_t, typename detail::KeyStripes::FollowUp> held;
         std::array<std::vector<Entry>, tier_count> stores;
@@ -411,7 +509,7 @@ private:
     bundle tiers_;
     detail::KeyStripes stripes_;
     VersionClock versions_;
-    std::shared_mutex write_gate_;
+    detail::WriteGate write_gate_;
 };
 
 // The guides run detail::diagnose_manager, which states in words what an

@@ -25,12 +25,15 @@ inline bool same_record(const std::optional<Record>& now, const Record& captured
 // record from a verified stream: per batch, reads what the tier holds now and
 // writes only the records that differ; at the end of a tier, erases every
 // key the checkpoint does not hold. Running it twice changes nothing more,
-// so a rollback cut short by a tier failure can simply be run again.
-template <class Set>
+// so a rollback cut short by a tier failure can simply be run again. Every
+// key written or erased is reported to the manager's write pause, which
+// makes the manager serve it from there (`put_back`: the tiers this restore
+// rewrites, whose copies stay).
+template <class Set, class Pause>
 class Restorer {
 public:
-    Restorer(Set tiers, std::size_t batch, RollbackReport& report)
-        : tiers_(tiers), batch_size_(batch), report_(report), now_(Clock::now()) {}
+    Restorer(Set tiers, Pause& pause, std::uint64_t put_back, std::size_t batch, RollbackReport& report)
+        : tiers_(tiers), pause_(pause), put_back_(put_back), batch_size_(batch), report_(report), now_(Clock::now()) {}
 
     void begin(const CapturedTier& t) {
         current_ = t.index;
@@ -58,8 +61,9 @@ public:
             std::vector<std::string> extra;
             std::set_difference(current.begin(), current.end(), keep_.begin(), keep_.end(), std::back_inserter(extra));
             for (std::size_t from = 0; from < extra.size(); from += batch_size_) {
-                const auto n = std::min(batch_size_, extra.size() - from);
-                report_.tiers.back().removed += tier.erase_many(std::span<const std::string>(extra.data() + from, n));
+                const std::span<const std::string> some(extra.data() + from, std::min(batch_size_, extra.size() - from));
+                report_.tiers.back().removed += tier.erase_many(some);
+                pause_.replaced(current_, some, put_back_);
             }
         });
         const auto& t = report_.tiers.back();
@@ -86,11 +90,12 @@ private:
             std::vector<Entry> changed;
             std::vector<std::string> newer;  // held at a newer version than captured
             for (std::size_t j = 0; j < batch_.size(); ++j) {
-                if (same_record(held[j], batch_[j].record)) continue;
+                // A copy marked stale is rewritten too, which clears the mark.
+                if (same_record(held[j], batch_[j].record) && !pause_.is_stale(current_, batch_[j].key)) continue;
                 if (held[j] && held[j]->version > batch_[j].record.version) newer.push_back(batch_[j].key);
                 changed.push_back(std::move(batch_[j]));
             }
-            if (!changed.empty()) restore(tier, changed, newer);
+            if (!changed.empty()) pause_.replaced(current_, restore(tier, changed, newer), put_back_);
             auto& t = report_.tiers.back();
             t.restored += changed.size();
             t.unchanged += batch_.size() - changed.size();
@@ -101,8 +106,10 @@ private:
     // A tier may refuse to move a key back to an older version (PostgresTier
     // with newer_versions_only): such keys are erased first, and every
     // record written is read back, so a refusal fails loudly, not silently.
+    // Returns the keys written.
     template <class T>
-    static void restore(T& tier, const std::vector<Entry>& changed, const std::vector<std::string>& newer) {
+    static std::vector<std::string> restore(T& tier, const std::vector<Entry>& changed,
+                                            const std::vector<std::string>& newer) {
         if (!newer.empty()) tier.erase_many(std::span<const std::string>(newer));
         tier.store_many(std::span<const Entry>(changed));
         std::vector<std::string> keys;
@@ -113,9 +120,12 @@ private:
             if (!same_record(back[j], changed[j].record))
                 throw Error(ErrorKind::rejected, std::string(tier.name()), "rollback",
                             "the tier did not take back key '" + keys[j] + "' as captured");
+        return keys;
     }
 
     Set tiers_;
+    Pause& pause_;
+    std::uint64_t put_back_;
     std::size_t batch_size_;
     RollbackReport& report_;
     Clock::time_point now_;

@@ -14,10 +14,12 @@ namespace strata::detail {
 
 // Orders writes per key without a global lock. Each stripe has a mutex that
 // writers hold for the whole write (so two writes of one key cannot
-// interleave across tiers) and a sequence bumped when a write ends. Readers
-// never wait: they note the sequence before reading and, to cache, promote or
-// repair what they read, try_lock the stripe and act only if the sequence is
-// unchanged, i.e. no write of the stripe finished or is running since.
+// interleave across tiers) and a sequence, bumped when a write begins (odd:
+// a write is inside) and when it ends (even again). Readers never wait: they
+// note the sequence before reading; one that is still even and unchanged
+// afterwards proves no write of the stripe overlapped the read. To cache,
+// promote or repair what they read, readers try_lock the stripe and act only
+// if the sequence is unchanged.
 class KeyStripes {
 public:
     explicit KeyStripes(std::size_t count) : count_(count ? count : 1), stripes_(std::make_unique<Stripe[]>(count_)) {}
@@ -28,13 +30,22 @@ public:
         return stripes_[stripe].sequence.load(std::memory_order_acquire);
     }
 
-    // Holds a set of stripes for a write; bumps their sequences on release.
+    // No write of the stripe was inside at `seen` or began since.
+    bool quiet_since(std::size_t stripe, std::uint64_t seen) const noexcept {
+        return seen % 2 == 0 && sequence(stripe) == seen;
+    }
+
+    // Holds a set of stripes for a write; bumps their sequences on taking
+    // and on releasing them.
     class WriteLock {
     public:
         WriteLock(KeyStripes& owner, std::vector<std::size_t> stripes) : owner_(&owner), stripes_(std::move(stripes)) {
             std::sort(stripes_.begin(), stripes_.end());  // one global order: no deadlock
             stripes_.erase(std::unique(stripes_.begin(), stripes_.end()), stripes_.end());
-            for (auto s : stripes_) owner_->stripes_[s].mutex.lock();
+            for (auto s : stripes_) {
+                owner_->stripes_[s].mutex.lock();
+                owner_->stripes_[s].sequence.fetch_add(1, std::memory_order_acq_rel);
+            }
         }
         WriteLock(const WriteLock&) = delete;
         WriteLock& operator=(const WriteLock&) = delete;
@@ -57,7 +68,7 @@ public:
         FollowUp(KeyStripes& owner, std::size_t stripe, std::uint64_t seen) : owner_(&owner), stripe_(stripe) {
             auto& s = owner_->stripes_[stripe_];
             held_ = s.mutex.try_lock();
-            if (held_ && s.sequence.load(std::memory_order_acquire) != seen) {
+            if (held_ && !owner_->quiet_since(stripe_, seen)) {
                 s.mutex.unlock();
                 held_ = false;
             }

@@ -20,10 +20,15 @@ struct Lookup {
     std::size_t tier = 0;          // where it was
     std::uint64_t corrupt = 0;     // tiers whose copy failed verification
     std::uint64_t stale = 0;       // tiers skipped: a failed write left them unsure
-    bool settled = false;          // found, or its newest copy expired: look no further
-    bool unsure = false;           // a tier that may hold it failed
+    std::uint64_t failed = 0;      // tiers whose call failed
+    // Tiers, failed or corrupt, that may hold a copy newer than what was
+    // found (or than "absent"): the answer cannot be trusted.
+    std::uint64_t doubt = 0;
+    bool settled = false;  // found, or its newest copy expired: look no further
+    // The answer holds only if no write of the key overlapped the read (a
+    // failed tier was passed over for a copy a write had not reached yet).
+    bool validate = false;
 };
-
 // Run by the deduction guides: a StateManager built from arguments that do
 // not fit gets one sentence per missing piece instead of a wall of notes.
 template <class C, class P, class... Ts>

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <atomic>
+#include <bit>  // countr_zero
 #include <cstddef>  // size_t
 #include <cstdint>  // uint64_t
 #include <optional>
@@ -78,20 +79,36 @@ public:
         return std::nullopt;
     }
 
+    // Where a write into `target` is acknowledged: the durable tier it goes
+    // through to, else the target itself.
+    static constexpr std::size_t commit_of(std::size_t target, bool write_through) {
+        return write_through ? write_through_of(target).value_or(target) : target;
+    }
+
     // Finds the newest valid copy of keys[at[j]] for each j, one batched call
     // per tier for the keys still unsettled. Copies failing verification are
     // noted for repair; an expired newest copy settles the key as absent.
-    std::vector<Lookup> search(std::span<const std::string> keys, const std::vector<std::size_t>& at) {
+    //
+    // A copy is trusted only if no tier hotter than it may hold a newer one.
+    // A tier that failed, or whose copy is corrupt, may, unless it is covered:
+    // with write-through, every write into a non-durable tier also reached
+    // every tier down to its durable one (or left a stale mark), so a copy
+    // found at or above that durable tier, or that tier's answer, stands for
+    // it. Anything else leaves the key in doubt (Lookup::doubt).
+    std::vector<Lookup> search(std::span<const std::string> keys, const std::vector<std::size_t>& at,
+                               bool write_through) {
         std::vector<Lookup> found(at.size());
         const auto now = Clock::now();
         for_each([&](auto& tier, std::size_t i) {
             std::vector<std::size_t> ask;
             for (std::size_t j = 0; j < at.size(); ++j) {
                 if (found[j].settled) continue;
-                if (stale_[i].contains(keys[at[j]]))
+                if (stale_[i].contains(keys[at[j]])) {
                     found[j].stale |= bit(i);
-                else
+                    answered(found[j], i, write_through);  // the manager knows the newest copy is elsewhere
+                } else {
                     ask.push_back(j);
+                }
             }
             if (ask.empty()) return;
             std::vector<std::string> subset;
@@ -101,11 +118,14 @@ public:
             std::vector<std::optional<Record>> got;
             std::optional<Error> failed;
             if (!attempt(i, failed, [&] { got = tier.fetch_many(whole ? keys : std::span<const std::string>(subset)); })) {
-                for (auto j : ask) found[j].unsure |= answers_for_absence(i);
+                for (auto j : ask) {
+                    found[j].failed |= bit(i);
+                    found[j].doubt |= bit(i);
+                }
                 return;
             }
             if (got.size() != ask.size())
-                throw Error(ErrorKind::rejected, std::string(tier.name()), "fetch_many",
+                throw Error(ErrorKind::invalid, std::string(tier.name()), "fetch_many",
                             "returned " + std::to_string(got.size()) + " results for " + std::to_string(ask.size()) +
                                 " keys");
             auto& c = counters_[i];
@@ -114,68 +134,89 @@ public:
                 auto& r = got[n];
                 if (!r) {
                     c.misses.fetch_add(1, std::memory_order_relaxed);
+                    answered(l, i, write_through);
                 } else if (!r->intact()) {
                     c.corrupt.fetch_add(1, std::memory_order_relaxed);
                     l.corrupt |= bit(i);
-                } else if (r->expired(now)) {
-                    l.settled = true;
+                    l.doubt |= bit(i);
                 } else {
-                    c.hits.fetch_add(1, std::memory_order_relaxed);
-                    l.record = std::move(r);
-                    l.tier = i;
-                    l.settled = true;
+                    if (r->expired(now)) {
+                        l.settled = true;
+                    } else {
+                        c.hits.fetch_add(1, std::memory_order_relaxed);
+                        l.record = std::move(r);
+                        l.tier = i;
+                        l.settled = true;
+                    }
+                    answered(l, i, write_through);
+                    if (l.doubt) l.record.reset();  // a hotter tier may hold newer: not trusted
                 }
             }
         });
         return found;
     }
 
-    // A key found nowhere is absent only if every tier that could hold it
-    // answered and no copy of it was corrupt; otherwise saying "absent" could
-    // lose data, so the read fails instead.
+    // A key whose answer is in doubt, or found nowhere while a copy of it
+    // was corrupt, fails the read: answering could serve an older value or
+    // lose data. The error names the tier that left the doubt.
     void throw_if_lost(std::span<const std::string> keys, const std::vector<std::size_t>& at,
-                       const std::vector<Lookup>& found) const {
+                       const std::vector<Lookup>& found) {
         for (std::size_t j = 0; j < found.size(); ++j) {
-            if (found[j].record) continue;
-            if (found[j].corrupt && !found[j].settled)
-                throw Error(ErrorKind::corrupt, "", "get",
-                            "every copy of key '" + keys[at[j]] + "' failed checksum verification");
-            if (found[j].unsure && !found[j].settled)
-                throw Error(ErrorKind::unavailable, "", "get",
-                            "key '" + keys[at[j]] + "' not found and a tier that may hold it failed");
+            const auto& l = found[j];
+            const auto& key = keys[at[j]];
+            if (l.doubt & l.failed) {
+                const auto i = lowest(l.doubt & l.failed);
+                throw Error(ErrorKind::unavailable, name_of(i), "get",
+                            "key '" + key + "': this tier failed and may hold a newer copy than the other tiers");
+            }
+            if (l.doubt)
+                throw Error(ErrorKind::corrupt, name_of(lowest(l.doubt)), "get",
+                            "key '" + key + "': this tier's copy fails checksum verification and no valid copy can "
+                                            "be proven as new");
+            if (!l.record && l.corrupt && !l.settled)
+                throw Error(ErrorKind::corrupt, name_of(lowest(l.corrupt)), "get",
+                            "every copy of key '" + key + "' failed checksum verification");
         }
     }
 
-    // Writes entries into `target` with the manager's rules. Reads go hottest
-    // tier first, so writes do too: the target, then the durable copy below
-    // it, then hotter copies erased. A reader that already saw the new value
-    // in a colder tier then finds it in every hotter one as well. If the
-    // durable copy fails the write is not acknowledged and the target's copy
-    // is undone. A record that expires also leaves no colder copy behind, or
-    // it would reappear when it expired.
+    // Writes entries into `target` with the manager's rules, acknowledged
+    // tier first: the durable tier it goes through to (the commit point),
+    // then every tier between, coldest first, then the target; then hotter
+    // copies are erased. A tier between that is skipped would keep an older
+    // copy that a restart could bring back. Nothing hotter than the commit
+    // point shows the new value before it is durable, so a failed write is
+    // never seen. A tier that fails after the commit is marked stale for the
+    // keys, so reads skip its older copy. A record that expires also leaves
+    // no colder copy behind, or that copy would reappear when it expired.
     void write(std::span<const Entry> entries, std::size_t target, bool write_through) {
-        // `count` stands for "no durable copy"; an optional here trips
-        // -Wmaybe-uninitialized in some optimised builds.
-        const std::size_t through = write_through ? write_through_of(target).value_or(count) : count;
+        const std::size_t commit = commit_of(target, write_through);
         std::vector<std::string> keys, expiring;
         for (const auto& e : entries) {
             keys.push_back(e.key);
             if (e.record.expires_at) expiring.push_back(e.key);
         }
-        std::optional<Error> failed;
-        const bool target_ok = store(target, entries, failed);
-        if (!target_ok && through == count) throw *failed;
-        if (through != count) {
-            std::optional<Error> durable_failed;
-            if (!store(through, entries, durable_failed)) {
-                if (target_ok) erase(target, keys, failed);  // marks the keys stale if it fails too
-                throw *durable_failed;
-            }
-            if (!target_ok) mark_stale(target, entries);  // the durable copy below is newer; reads skip this one
+        std::optional<Error> failed, ignored;
+        if (!store(commit, entries, failed)) {
+            // A timeout may still have applied the write: hotter copies it
+            // covers could then be older than it, so they go (or are marked).
+            for (std::size_t i = 0; i < commit; ++i)
+                if (!durable[i] && write_through_of(i) == commit) erase(i, keys, ignored);
+            throw *failed;
         }
-        for (std::size_t i = 0; i < target; ++i) erase(i, keys, failed);
-        for (std::size_t i = target + 1; i < count && !expiring.empty(); ++i)
-            if (i != through) erase(i, expiring, failed);
+        for (std::size_t i = commit; i-- > target;)
+            if (!store(i, entries, ignored)) mark_stale(i, entries);
+        for (std::size_t i = 0; i < target; ++i) erase(i, keys, ignored);
+        for (std::size_t i = commit + 1; i < count && !expiring.empty(); ++i) erase(i, expiring, ignored);
+    }
+
+    // The newest version tier i holds of any of `keys` (0 if none).
+    std::uint64_t newest_version(std::size_t i, std::span<const std::string> keys) {
+        std::uint64_t newest = 0;
+        visit(i, [&](auto& tier) {
+            for (const auto& r : tier.fetch_many(keys))
+                if (r && r->version > newest) newest = r->version;
+        });
+        return newest;
     }
 
     // Erases keys from tier i; on failure the tier is marked stale for them.
@@ -202,6 +243,10 @@ public:
 
     bool is_stale(std::size_t i, std::string_view key) const { return stale_[i].contains(key); }
 
+    void clear_stale(std::size_t i, std::span<const std::string> keys) {
+        for (const auto& k : keys) stale_[i].remove(k);
+    }
+
     detail::TierCounters& counters(std::size_t i) noexcept { return counters_[i]; }
 
     std::array<TierHealth, count> health() {
@@ -223,8 +268,31 @@ public:
         return out;
     }
 
+    std::string name_of(std::size_t i) {
+        std::string n;
+        visit(i, [&](auto& tier) { n = std::string(tier.name()); });
+        return n;
+    }
+
 private:
     static constexpr std::uint64_t bit(std::size_t i) { return std::uint64_t{1} << i; }
+    static std::size_t lowest(std::uint64_t mask) { return static_cast<std::size_t>(std::countr_zero(mask)); }
+
+    // Tier i answered for the key (a copy, a miss, or a known-stale skip):
+    // doubts it covers are lifted; a failure so passed over must be checked
+    // against concurrent writes (Lookup::validate).
+    static void answered(Lookup& l, std::size_t i, bool write_through) {
+        if (!l.doubt) return;
+        for (auto d = l.doubt; d;) {
+            const auto u = lowest(d);
+            d &= d - 1;
+            const auto covering = write_through && !durable[u] ? write_through_of(u) : std::nullopt;
+            if (covering && *covering >= i) {
+                l.doubt &= ~bit(u);
+                if (l.failed & bit(u)) l.validate = true;
+            }
+        }
+    }
 
     template <class F>
     void visit(std::size_t i, F&& f) {
