@@ -256,6 +256,34 @@ TEST(Promises, ACaptureSkipsCopiesMarkedStale) {
     EXPECT_FALSE(mgr.tier<0>().inner().fetch("k"));
 }
 
+// Scenario 4: a capture with writes going on. A TTL write lands after the
+// hot and warm tiers were listed and erases the cold copy: the checkpoint
+// must still hold the key, or a rollback deletes a key that existed
+// throughout.
+TEST(Promises, ACaptureWhileWritingKeepsAKeyThatMovedBetweenTiers) {
+    TempDir dir;
+    strata::StateManager mgr{strata::NoCache{}, strata::NeverPromote{}, Hot{strata::MemoryTier{}},
+                             Warm{strata::FileTier{dir.path / "warm", quick("warm")}},
+                             Cold{strata::FileTier{dir.path / "cold", quick("cold")}}};
+    strata::Checkpointer ckpt{mgr, strata::DirectoryCheckpointStore{dir.path / "ckpt", {.fsync = false}}};
+    mgr.set("k", "v1");
+    ASSERT_TRUE(mgr.demote("k", strata::cold));
+    mgr.set("other", "o");
+    std::atomic<bool> armed{true};
+    mgr.tier<2>().switches().before = [&](std::string_view op) {
+        if (op == "keys" && armed.exchange(false)) mgr.set("k", "v2", strata::SetOptions{.ttl = 1h});
+    };
+    const auto info = ckpt.create(strata::CheckpointType::manual, {.hold_writes = false});
+    mgr.tier<2>().switches().before = nullptr;
+    EXPECT_FALSE(armed);
+    EXPECT_FALSE(info.writes_held);
+    mgr.set("k", "v3");
+    mgr.erase("other");
+    ckpt.rollback(info.id);
+    EXPECT_EQ(mgr.get("k"), "v2");
+    EXPECT_EQ(mgr.get("other"), "o");
+}
+
 // Scenario 5: a steady stream of writers must not starve a pause for a
 // checkpoint or rollback: it waits only for the writes already inside.
 TEST(Promises, WritersDoNotStarveAWritePause) {

@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <cstddef>  // size_t
 #include <cstdint>  // uint64_t
+#include <memory>  // shared_ptr
 #include <mutex>
 #include <optional>
 #include <shared_mutex>  // shared_lock
@@ -33,6 +34,7 @@
 #include "strata/manager/detail/lookup.hpp"
 #include "strata/manager/detail/tier_bundle.hpp"
 #include "strata/manager/detail/write_gate.hpp"
+#include "strata/manager/detail/write_journal.hpp"
 #include "strata/manager/health.hpp"
 #include "strata/manager/options.hpp"
 #include "strata/promotion/promotion_policy.hpp"
@@ -176,6 +178,7 @@ public:
         for (const auto& k : keys) validate_key(k);
         std::shared_lock gate(write_gate_);
         typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(keys));
+        const detail::Journaled noted(journals_, keys);
         for (const auto& k : keys) cache_.invalidate(k);  // first, as in write_locked
         std::optional<Error> failed;
         const std::size_t n = tiers_.erase(index_of<W>(), keys, failed);
@@ -266,6 +269,19 @@ public:
     // newest (a write or erase there failed after a colder tier took the new
     // state), so it must not be captured as the tier's content.
     bool is_stale(std::size_t tier, std::string_view key) const { return tiers_.is_stale(tier, key); }
+
+    // For tools that read while writes go on: every key a write or erase
+    // through the manager touches from now on, until the journal is dropped.
+    // A tool lists tiers one after another; a key moved between tiers
+    // meanwhile (a demotion, a write that erases colder copies) may be in
+    // no listing, but it is in the journal.
+    [[nodiscard]] std::shared_ptr<detail::WriteJournal> journal_writes() { return journals_.open(); }
+
+    // Holds back writes of these keys only, while the hold lives: a tool
+    // reads every tier's copy of them at one instant, between writes.
+    [[nodiscard]] detail::KeyStripes::WriteLock hold_keys(std::span<const std::string> keys) {
+        return detail::KeyStripes::WriteLock(stripes_, stripes_of(keys));
+    }
 
     // The newest version handed out or read back: a cut between writes.
     std::uint64_t current_version() const noexcept { return versions_.current(); }
@@ -377,6 +393,7 @@ private:
     void write(std::span<const Entry> entries, std::size_t target) {
         std::shared_lock gate(write_gate_);
         typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(entries));
+        const detail::Journaled noted(journals_, entries);
         write_locked(entries, target);
     }
 
@@ -406,6 +423,7 @@ private:
     std::size_t erase_everywhere(std::span<const std::string> keys) {
         std::shared_lock gate(write_gate_);
         typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(keys));
+        const detail::Journaled noted(journals_, keys);
         for (const auto& k : keys) cache_.invalidate(k);  // first, as in write_locked
         std::size_t most = 0;
         std::optional<Error> lost;
@@ -426,6 +444,7 @@ private:
         for (std::size_t j = 0; j < all.size(); ++j) all[j] = j;
         std::shared_lock gate(write_gate_);
         typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(keys));
+        const detail::Journaled noted(journals_, keys);
         auto found = find(keys, all);
         std::vector<Entry> entries;
         std::size_t already = 0;
@@ -510,6 +529,7 @@ private:
     detail::KeyStripes stripes_;
     VersionClock versions_;
     detail::WriteGate write_gate_;
+    detail::WriteJournals journals_;
 };
 
 // The guides run detail::diagnose_manager, which states in words what an
