@@ -226,7 +226,7 @@ private:
     struct State {
         PostgresOptions options;
         postgres_detail::Names names;
-        std::array<std::pair<const char*, std::string>, 8> statements;
+        std::array<std::pair<const char*, std::string>, 9> statements;
         postgres_detail::Pool pool;
         std::atomic<bool> schema_ready{false};
         std::mutex reads_mutex;  // guards the two below only, never across a call
@@ -320,17 +320,33 @@ private:
                                        std::move(versions).finish(),  std::move(checksums).finish(),
                                        std::move(updated).finish(),   std::move(expires).finish()};
         const auto now = ns(Clock::now());
-        // The keys a newer stored version kept (none without newer_versions_only).
-        const pqxx::result kept = run(op, [&](pqxx::nontransaction& tx) {
-            return tx.exec_prepared(postgres_detail::stmt::store, params[0], params[1], params[2], params[3],
-                                    params[4], params[5], now);
+        // Rows inserted or updated: fewer than sent when a newer version kept some.
+        const auto written = run(op, [&](pqxx::nontransaction& tx) {
+            return static_cast<std::size_t>(tx.exec_prepared(postgres_detail::stmt::store, params[0], params[1],
+                                                             params[2], params[3], params[4], params[5], now)
+                                                .affected_rows());
         });
-        if (kept.empty()) return;
-        std::vector<std::string> kept_keys;
-        kept_keys.reserve(kept.size());
-        for (const auto& row : kept) kept_keys.push_back(key_of(row));
-        throw Error(ErrorKind::conflict, "postgres", op,
-                    postgres_detail::conflict_detail(std::move(kept_keys), unique_rows));
+        if (written < unique_rows) conflict(op, params[0], params[2], unique_rows - written, unique_rows);
+    }
+
+    // A store left `kept` of its `rows` alone for a newer stored version: a
+    // second statement, on this path only, names them. A write landing in
+    // between can change which keys it finds; the count stays the store's own,
+    // and if naming fails the conflict is still what the caller hears.
+    [[noreturn]] void conflict(const std::string& op, const std::string& keys, const std::string& versions,
+                               std::size_t kept, std::size_t rows) {
+        std::vector<std::string> names;
+        try {
+            const auto now = ns(Clock::now());
+            const pqxx::result found = run(op, [&](pqxx::nontransaction& tx) {
+                return tx.exec_prepared(postgres_detail::stmt::newer, keys, versions, now);
+            });
+            names.reserve(found.size());
+            for (const auto& row : found) names.push_back(key_of(row));
+        } catch (const Error&) {
+            names.clear();
+        }
+        throw Error(ErrorKind::conflict, "postgres", op, postgres_detail::conflict_detail(std::move(names), kept, rows));
     }
 
     // Notes keys read; one UPDATE per touch_interval carries them. Batched

@@ -96,22 +96,22 @@ inline std::string quoted_key(std::string_view key) {
     return out + '"';
 }
 
-// The detail of a conflict: how many of a batch's `rows` kept a newer
-// stored version, the first few of those keys (sorted, so a batch always
+// The detail of a conflict: how many of a batch's `rows` a newer stored
+// version kept, the first few of their keys (sorted, so a batch always
 // reads the same) and what became of the other rows.
-inline std::string conflict_detail(std::vector<std::string> kept, std::size_t rows) {
+inline std::string conflict_detail(std::vector<std::string> names, std::size_t kept, std::size_t rows) {
     static constexpr std::size_t named = 3;
-    std::sort(kept.begin(), kept.end());
-    std::string s = kept.size() == 1 ? "a newer version is stored for 1 key, left unchanged: "
-                                     : "newer versions are stored for " + std::to_string(kept.size()) +
-                                           " keys, left unchanged: ";
-    for (std::size_t i = 0; i < kept.size() && i < named; ++i) {
-        if (i > 0) s += i + 1 == kept.size() ? " and " : ", ";
-        s += quoted_key(kept[i]);
+    std::sort(names.begin(), names.end());
+    names.resize(std::min({names.size(), kept, named}));
+    std::string s = kept == 1 ? "a newer version is stored for 1 key, left unchanged"
+                              : "newer versions are stored for " + std::to_string(kept) + " keys, left unchanged";
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        s += i == 0 ? ": " : i + 1 == names.size() && kept == names.size() ? " and " : ", ";
+        s += quoted_key(names[i]);
     }
-    if (kept.size() > named) s += " and " + std::to_string(kept.size() - named) + " more";
-    if (rows > kept.size())
-        s += "; the other " + std::to_string(rows - kept.size()) + " rows of the batch were stored (each row stands alone)";
+    if (!names.empty() && kept > names.size()) s += " and " + std::to_string(kept - names.size()) + " more";
+    if (rows > kept)
+        s += "; the other " + std::to_string(rows - kept) + " rows of the batch were stored (each row stands alone)";
     return s;
 }
 

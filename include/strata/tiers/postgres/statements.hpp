@@ -23,21 +23,22 @@ inline constexpr const char* touch = "strata_touch";
 inline constexpr const char* idle = "strata_idle";
 inline constexpr const char* sweep = "strata_sweep";
 inline constexpr const char* stats = "strata_stats";
+inline constexpr const char* newer = "strata_newer";
 }  // namespace stmt
 
 // Rows a sweep deletes per statement, so it never holds many row locks long.
 inline constexpr long long sweep_batch = 10'000;
 
-inline std::array<std::pair<const char*, std::string>, 8> statements(const Names& n, bool newer_versions_only) {
+inline std::array<std::pair<const char*, std::string>, 9> statements(const Names& n, bool newer_versions_only) {
     const std::string& t = n.table;
     const std::string live = "(expires_at IS NULL OR expires_at > $2)";
     // A batch upsert over unnest(): one statement for any number of rows.
     // bytea travels as hex text (see sql.hpp). With
     // newer_versions_only a row is not replaced by an older version, so
     // concurrent writers cannot move a key back in time; an expired row is
-    // always replaceable. The statement then returns the keys it left alone
-    // (the input's keys less those the upsert wrote), so the tier reports the
-    // conflict without another round trip; normally that is no rows at all.
+    // always replaceable. The command's row count (rows inserted or updated)
+    // then tells the tier, in the same round trip, whether any row was left
+    // alone, and stmt::newer finds which only when some were.
     std::string store =
         "INSERT INTO " + t + " AS t (key, value, version, checksum, size, created_at, updated_at, last_accessed,"
         " expires_at) SELECT k, v, ver, c, octet_length(v), $7, u, $7, e"
@@ -47,11 +48,7 @@ inline std::array<std::pair<const char*, std::string>, 8> statements(const Names
         " checksum = EXCLUDED.checksum, size = EXCLUDED.size, updated_at = EXCLUDED.updated_at,"
         " last_accessed = EXCLUDED.last_accessed, expires_at = EXCLUDED.expires_at,"
         " created_at = CASE WHEN t.expires_at <= $7 THEN EXCLUDED.created_at ELSE t.created_at END";
-    if (newer_versions_only)
-        store = "WITH written AS (" + store +
-                " WHERE t.version <= EXCLUDED.version OR t.expires_at <= $7 RETURNING key)"
-                " SELECT k FROM unnest($1::bytea[]) AS s(k) WHERE NOT EXISTS"
-                " (SELECT 1 FROM written WHERE written.key = s.k)";
+    if (newer_versions_only) store += " WHERE t.version <= EXCLUDED.version OR t.expires_at <= $7";
     return {{
         {stmt::fetch, "SELECT key, value, version, checksum, updated_at, expires_at, last_accessed FROM " + t +
                           " WHERE key = ANY($1::bytea[]) AND " + live},
@@ -73,6 +70,10 @@ inline std::array<std::pair<const char*, std::string>, 8> statements(const Names
         {stmt::stats, "SELECT count(*) FILTER (WHERE live), coalesce(sum(size + octet_length(key)) FILTER (WHERE live), 0),"
                       " count(*) FILTER (WHERE NOT live), pg_total_relation_size(to_regclass($2))"
                       " FROM (SELECT key, size, expires_at IS NULL OR expires_at > $1 AS live FROM " + t + ") AS s"},
+        // Of keys ($1) and the versions a store carried ($2), those whose live
+        // row holds a newer version: what a conflicting store left alone.
+        {stmt::newer, "SELECT s.k FROM unnest($1::bytea[], $2::bigint[]) AS s(k, ver) JOIN " + t +
+                          " AS t ON t.key = s.k WHERE t.version > s.ver AND (t.expires_at IS NULL OR t.expires_at > $3)"},
     }};
 }
 
