@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 using namespace strata::s3_detail;
 using strata::to_hex;
 
-const fs::path testdata = fs::path(STRATA_SHARED_DIR) / "testdata";
+const fs::path testdata = STRATA_SOURCE_DIR "/tests/testdata";
 
 std::string slurp(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
