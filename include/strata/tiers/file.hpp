@@ -3,16 +3,13 @@
 #include <limits.h>  // PATH_MAX
 #include <unistd.h>  // access, unlink
 
-#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>  // size_t
 #include <cstdint>  // uint8_t, int64_t, uint64_t
 #include <cstdio>   // rename
 #include <filesystem>
-#include <functional>  // hash
-#include <memory>      // unique_ptr
-#include <mutex>
+#include <memory>  // unique_ptr
 #include <optional>
 #include <span>
 #include <string>
@@ -26,6 +23,7 @@
 #include "strata/core/key.hpp"
 #include "strata/core/tier.hpp"
 #include "strata/tiers/detail/file_io.hpp"
+#include "strata/tiers/detail/file_lock.hpp"
 #include "strata/tiers/detail/per_key_batch.hpp"
 #include "strata/tiers/detail/file_path.hpp"
 
@@ -49,14 +47,17 @@ struct FileTierOptions {
 // synced and renamed over the old one, so a crash leaves the old record or
 // the new one, never a torn one. Expired records are removed when read and
 // by sweep_expired(). Safe to share between threads and between processes
-// (the last rename wins).
+// (the last rename wins): every rename and every check-then-unlink holds
+// the key's stripe lock (detail/file_lock.hpp), so no FileTier on the root
+// removes a record another has just written. A tier inherited through fork
+// works too.
 class FileTier {
 public:
     static constexpr Temperature temperature = Temperature::warm;
     static constexpr bool durable = true;
 
     explicit FileTier(std::filesystem::path root, FileTierOptions options = {})
-        : root_(normal_root(std::move(root))), options_(std::move(options)), locks_(std::make_unique<Locks>()) {
+        : root_(normal_root(std::move(root))), options_(std::move(options)) {
         // The longest encoded key must still fit in PATH_MAX under the root.
         if (root_.native().size() + 1 + file_detail::max_encoded_size >= PATH_MAX)
             file_detail::fail(options_.name, "open", root_, ENAMETOOLONG);
@@ -64,6 +65,7 @@ public:
         std::filesystem::create_directories(root_, ec);
         if (ec) file_detail::fail(options_.name, "open", root_, ec.value());
         if (!std::filesystem::is_directory(root_, ec)) file_detail::fail(options_.name, "open", root_, ENOTDIR);
+        locks_ = std::make_unique<file_detail::StripeLocks>(root_, options_.name);
         if (options_.clean_temp_on_open) clean_temp_files("open");
     }
 
@@ -77,7 +79,7 @@ public:
         if (!file) return std::nullopt;
         Record record = envelope::decode_or_unreadable(file->bytes);
         if (record.expired()) {
-            remove_if_unchanged(key, path, file->id);
+            remove_if_expired(key, path, "fetch");
             return std::nullopt;
         }
         return record;
@@ -109,9 +111,9 @@ public:
             }
             int err = 0;
             {
-                // Serialises with fetch's removal of an expired file, which
-                // must not remove the record renamed in here.
-                std::lock_guard lock(stripe(key));
+                // Orders the rename with every check-then-unlink of the key,
+                // which must not remove the record renamed in here.
+                const auto guard = locks_->lock(key, "store");
                 if (::rename(temp.path.c_str(), path.c_str()) != 0) err = errno;
             }
             if (err != 0) {
@@ -137,7 +139,7 @@ public:
         const auto path = path_of(key);
         bool live = false;
         {
-            std::lock_guard lock(stripe(key));
+            const auto guard = locks_->lock(key, "erase");
             const auto head = file_detail::read_file(path, options_.name, "erase", envelope::header_size);
             if (!head) return false;
             live = !header_expired(head->bytes, Clock::now());
@@ -175,21 +177,16 @@ public:
     // Removes expired records (and abandoned temporary files); returns how
     // many records went.
     std::size_t sweep_expired() {
-        struct Expired {
-            std::string key;
-            std::filesystem::path path;
-            file_detail::FileId id;
-        };
-        std::vector<Expired> expired;
+        std::vector<std::pair<std::string, std::filesystem::path>> expired;
         const auto now = Clock::now();
         walk("sweep", [&](const std::filesystem::path& path, std::string_view relative, auto&) {
             auto key = file_detail::decode_path(relative);
             if (!key) return;
             auto head = file_detail::read_file(path, options_.name, "sweep", envelope::header_size);
-            if (head && header_expired(head->bytes, now)) expired.push_back({std::move(*key), path, head->id});
+            if (head && header_expired(head->bytes, now)) expired.emplace_back(std::move(*key), path);
         });
         std::size_t n = 0;
-        for (const auto& e : expired) n += remove_if_unchanged(e.key, e.path, e.id) ? 1 : 0;
+        for (const auto& [key, path] : expired) n += remove_if_expired(key, path, "sweep") ? 1 : 0;
         clean_temp_files("sweep");
         return n;
     }
@@ -222,11 +219,6 @@ public:
 
 private:
     static constexpr int max_attempts = 16;
-    static constexpr std::size_t stripe_count = 64;
-
-    struct Locks {
-        std::array<std::mutex, stripe_count> stripes;
-    };
 
     static std::filesystem::path normal_root(std::filesystem::path root) {
         auto p = std::filesystem::absolute(root).lexically_normal();
@@ -246,15 +238,15 @@ private:
 
     std::filesystem::path path_of(std::string_view key) const { return root_ / file_detail::encode_key(key); }
 
-    std::mutex& stripe(std::string_view key) {
-        return locks_->stripes[std::hash<std::string_view>{}(key) % stripe_count];
-    }
-
-    // Removes an expired file unless a writer has replaced it since we read it.
-    bool remove_if_unchanged(std::string_view key, const std::filesystem::path& path, file_detail::FileId id) {
+    // Removes the file of `key` if it still holds an expired record. Checked
+    // again under the lock because a writer may have replaced the file since
+    // the caller read it (comparing inode numbers would not do: a freed inode
+    // is soon reused). Whatever expired record is there now may go.
+    bool remove_if_expired(std::string_view key, const std::filesystem::path& path, const std::string& op) {
         {
-            std::lock_guard lock(stripe(key));
-            if (file_detail::file_id(path) != id || ::unlink(path.c_str()) != 0) return false;
+            const auto guard = locks_->lock(key, op);
+            const auto head = file_detail::read_file(path, options_.name, op, envelope::header_size);
+            if (!head || !header_expired(head->bytes, Clock::now()) || ::unlink(path.c_str()) != 0) return false;
         }
         file_detail::prune_empty_dirs(path.parent_path(), root_);
         return true;
@@ -313,7 +305,7 @@ private:
 
     std::filesystem::path root_;
     FileTierOptions options_;
-    std::unique_ptr<Locks> locks_;
+    std::unique_ptr<file_detail::StripeLocks> locks_;
 };
 
 static_assert(check_tier<FileTier>());

@@ -61,15 +61,8 @@ private:
     int fd_;
 };
 
-struct FileId {
-    dev_t dev = 0;
-    ino_t ino = 0;
-    bool operator==(const FileId&) const = default;
-};
-
 struct FileContents {
     std::string bytes;
-    FileId id;
 };
 
 // Reads at most `limit` bytes of `path` (all of it by default); nullopt when
@@ -85,7 +78,6 @@ inline std::optional<FileContents> read_file(const fs::path& path, const std::st
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) fail(tier, op, path, errno);
     FileContents out;
-    out.id = {st.st_dev, st.st_ino};
     out.bytes.resize(std::min<std::size_t>(limit, static_cast<std::size_t>(st.st_size)));
     std::size_t done = 0;
     while (done < out.bytes.size()) {
@@ -99,12 +91,6 @@ inline std::optional<FileContents> read_file(const fs::path& path, const std::st
     }
     out.bytes.resize(done);
     return out;
-}
-
-inline std::optional<FileId> file_id(const fs::path& path) {
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
-    return FileId{st.st_dev, st.st_ino};
 }
 
 inline void fsync_dir(const fs::path& dir, const std::string& tier, const std::string& op) {
