@@ -1,11 +1,13 @@
 #pragma once
 
-#include <cstddef>  // size_t
-#include <cstdint>  // uint64_t
-#include <cstring>  // memcpy
+#include <algorithm>  // min
+#include <cstddef>    // size_t
+#include <cstdint>    // uint64_t
+#include <cstring>    // memcpy
+#include <new>        // bad_alloc
 #include <string>
 #include <string_view>
-#include <utility>  // move
+#include <utility>    // move
 
 #include "strata/checkpoint/checkpoint_info.hpp"
 #include "strata/checkpoint/detail/format.hpp"
@@ -21,7 +23,10 @@ namespace strata {
 // the summary it was stored with: structure, order, sizes, each record's
 // checksum, the consistency hash and the SHA-256 of the stored bytes. Any
 // mismatch throws Error{corrupt}. Streams, like the writer: memory holds one
-// record and one compressed chunk at a time.
+// record and one compressed chunk at a time. A length read from the stream
+// is trusted only as far as the rest of the stream could inflate to it and
+// the summary's byte count allows, so a damaged length fails at once rather
+// than buffering the stream in search of bytes that are not there.
 template <class Source>
 class CheckpointReader {
 public:
@@ -52,7 +57,9 @@ public:
                 std::string key = take_bytes(max_key_size);
                 if (key.empty() || key.find('\0') != std::string::npos) fail("holds an invalid key");
                 if (tier_keys > 0 && !(last_key < key)) fail("holds keys out of order in tier " + tier.name);
-                Record r = record();
+                const std::uint64_t counted = bytes + tier_bytes + key.size();
+                if (counted > info_.bytes) fail("holds more bytes than its summary counts");
+                Record r = record(info_.bytes - counted);
                 if (!r.intact()) fail("holds a record whose checksum does not match: key '" + key + "'");
                 hash_record(consistency, scratch, tier.index, key, r);
                 ++tier_keys;
@@ -88,6 +95,7 @@ private:
         while (buffer_.size() - pos_ < n) {
             if (pos_ > 0) {
                 buffer_.erase(0, pos_);
+                erased_ += pos_;
                 pos_ = 0;
             }
             if (inflater_.done()) fail("is truncated (its stream ends early)");
@@ -95,11 +103,14 @@ private:
         }
     }
 
-    // Feeds one compressed chunk to the inflater; false at the end of the source.
+    // Feeds one compressed chunk to the inflater; false at the end of the
+    // source. Never more than the summary's stored size, which so bounds what
+    // the inflater can produce.
     bool pull() {
         chunk_.resize(codec::zlib_chunk_size);
         const std::size_t got = source_.read(chunk_.data(), chunk_.size());
         if (got == 0) return false;
+        if (got > info_.stored_bytes - stored_) fail("is longer than its summary says");
         const std::string_view bytes(chunk_.data(), got);
         stream_.update(bytes);
         stored_ += got;
@@ -107,6 +118,8 @@ private:
             inflater_.write(bytes, buffer_);
         } catch (const codec::ZlibError& e) {
             fail(std::string("has a damaged compressed stream: ") + e.what());
+        } catch (const std::bad_alloc&) {
+            fail("inflates to more than memory holds");
         }
         return true;
     }
@@ -135,10 +148,17 @@ private:
     std::string take_bytes(std::uint64_t limit) {
         const std::uint64_t n = u64();
         if (n > limit) fail("holds an impossible length");
-        return std::string(take(static_cast<std::size_t>(n)));
+        if (n > codec::zlib_max_inflated(info_.stored_bytes) - (erased_ + pos_))
+            fail("holds a length of " + std::to_string(n) + " bytes that its stream is too short to hold");
+        try {
+            return std::string(take(static_cast<std::size_t>(n)));
+        } catch (const std::bad_alloc&) {
+            fail("holds a " + std::to_string(n) + "-byte field that does not fit in memory");
+        }
     }
 
-    Record record() {
+    // `most_value`: what the summary's byte count leaves for this value.
+    Record record(std::uint64_t most_value) {
         using namespace checkpoint_detail;
         Record r;
         r.version = u64();
@@ -151,7 +171,7 @@ private:
         else if (expires != 0)
             fail("holds an expiry without its flag");
         std::memcpy(r.checksum.data(), take(r.checksum.size()).data(), r.checksum.size());
-        r.value = take_bytes(envelope::max_value_size);
+        r.value = take_bytes(std::min(most_value, envelope::max_value_size));
         return r;
     }
 
@@ -162,6 +182,7 @@ private:
     Sha256 stream_;
     std::uint64_t stored_ = 0;
     std::string buffer_, chunk_;
+    std::uint64_t erased_ = 0;  // inflated bytes consumed and dropped from buffer_
     std::size_t pos_ = 0;
     char last_tag_ = 0;
 };

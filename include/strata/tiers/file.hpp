@@ -226,14 +226,12 @@ private:
         return p;
     }
 
-    // Reads the expiry straight from the envelope header, so listing and
-    // sweeping never read values. A header that does not parse counts as
+    // Reads the expiry from the envelope header alone, so listing and
+    // sweeping never read values. A header that does not decode counts as
     // live: fetch reports it as unreadable and the manager repairs it.
     static bool header_expired(std::string_view head, Clock::time_point now) {
-        if (head.size() < envelope::header_size || head.substr(0, 4) != envelope::magic) return false;
-        if (!(static_cast<std::uint8_t>(head[5]) & envelope::flag_expires)) return false;
-        const auto ns = static_cast<std::int64_t>(envelope::detail::get_u64(head, 24));
-        return envelope::detail::from_ns(ns) <= now;
+        const auto header = envelope::peek_header(head);
+        return header && header->expires_at && *header->expires_at <= now;
     }
 
     std::filesystem::path path_of(std::string_view key) const { return root_ / file_detail::encode_key(key); }
