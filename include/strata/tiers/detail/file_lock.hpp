@@ -17,6 +17,10 @@
 #include "strata/core/error.hpp"
 #include "strata/tiers/detail/file_io.hpp"
 
+#ifndef F_OFD_SETLKW
+#error "FileTier needs open file description locks (F_OFD_SETLKW: Linux 3.15+, glibc with _GNU_SOURCE)"
+#endif
+
 // Per-key locks that make FileTier's check-then-unlink of a record atomic
 // against a rename over it by any FileTier on the same root, in this process
 // or another. Readers take none: rename keeps them safe.
