@@ -221,6 +221,31 @@ TEST_F(ManagerTest, AHotTierThatIsDownIsSkippedAndWritesStillLand) {
     EXPECT_GE(mgr.health()[0].failures, 1u);
 }
 
+TEST_F(ManagerTest, HealthSaysWhenATierLastFailedAndLastSucceeded) {
+    EXPECT_FALSE(mgr.health()[1].last_failure);
+    EXPECT_FALSE(mgr.health()[1].last_success);
+    const auto t0 = strata::Clock::now();
+    mgr.set("k", "v");
+    ASSERT_TRUE(mgr.health()[1].last_success);
+    EXPECT_GE(*mgr.health()[1].last_success, t0);
+    warm().switches().down = true;
+    const auto t1 = strata::Clock::now();
+    mgr.invalidate_cache();
+    hot().inner().erase("k");
+    try {
+        mgr.get("k");
+        FAIL() << "a read that could not reach the durable tier answered";
+    } catch (const strata::Error& e) {
+        EXPECT_EQ(e.kind(), strata::ErrorKind::unavailable);
+        EXPECT_EQ(e.tier(), "file");  // the failing tier's name, through the manager
+    }
+    const auto h = mgr.health()[1];
+    ASSERT_TRUE(h.last_failure);
+    EXPECT_GE(*h.last_failure, t1);
+    EXPECT_LT(*h.last_success, *h.last_failure);
+    EXPECT_FALSE(h.last_call_ok);
+}
+
 TEST_F(ManagerTest, AnEraseTheHotTierMissedNeverResurfaces) {
     mgr.set("k", "v");
     hot().switches().down = true;

@@ -2,8 +2,10 @@
 
 #include <atomic>
 #include <cstdint>  // uint64_t
+#include <optional>
 #include <string>
 
+#include "strata/core/record.hpp"  // Clock
 #include "strata/core/temperature.hpp"
 
 namespace strata {
@@ -22,6 +24,10 @@ struct TierHealth {
     std::uint64_t promotions = 0;  // records copied into this tier by promotion
     std::uint64_t stale_keys = 0;  // keys skipped here until a failed write is undone
     bool last_call_ok = true;
+    // When a call last failed and last succeeded (nullopt: never since the
+    // manager started): how long a tier has been down, or was.
+    std::optional<Clock::time_point> last_failure;
+    std::optional<Clock::time_point> last_success;
 };
 
 namespace detail {
@@ -29,12 +35,24 @@ namespace detail {
 struct TierCounters {
     std::atomic<std::uint64_t> hits{0}, misses{0}, failures{0}, corrupt{0}, repairs{0}, promotions{0};
     std::atomic<bool> last_call_ok{true};
+    // Clock ticks since the epoch; 0 for never.
+    std::atomic<Clock::rep> last_failure{0}, last_success{0};
 
     void failed() noexcept {
         failures.fetch_add(1, std::memory_order_relaxed);
         last_call_ok.store(false, std::memory_order_relaxed);
+        last_failure.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
     }
-    void succeeded() noexcept { last_call_ok.store(true, std::memory_order_relaxed); }
+    void succeeded() noexcept {
+        last_call_ok.store(true, std::memory_order_relaxed);
+        last_success.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+    }
+
+    static std::optional<Clock::time_point> when(const std::atomic<Clock::rep>& ticks) noexcept {
+        const auto t = ticks.load(std::memory_order_relaxed);
+        if (t == 0) return std::nullopt;
+        return Clock::time_point(Clock::duration(t));
+    }
 };
 
 }  // namespace detail

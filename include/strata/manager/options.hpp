@@ -17,6 +17,10 @@ struct ManagerOptions {
     // Writes to keys that hash to the same stripe are serialised; more
     // stripes, less false contention.
     std::size_t lock_stripes = 1024;
+    // Slots readers check to prove no write of a key overlapped their read
+    // (16 bytes each); more slots, fewer reads done again for a write of an
+    // unrelated key.
+    std::size_t write_mark_slots = 16384;
 };
 
 using Options = ManagerOptions;

@@ -35,6 +35,7 @@
 #include "strata/manager/detail/tier_bundle.hpp"
 #include "strata/manager/detail/write_gate.hpp"
 #include "strata/manager/detail/write_journal.hpp"
+#include "strata/manager/detail/write_marks.hpp"
 #include "strata/manager/health.hpp"
 #include "strata/manager/options.hpp"
 #include "strata/promotion/promotion_policy.hpp"
@@ -68,7 +69,8 @@ public:
           cache_(std::move(cache)),
           promotion_(std::move(promotion)),
           tiers_(std::move(tiers)...),
-          stripes_(options.lock_stripes) {}
+          stripes_(options.lock_stripes),
+          marks_(options.write_mark_slots) {}
 
     StateManager(const StateManager&) = delete;
     StateManager& operator=(const StateManager&) = delete;
@@ -179,6 +181,7 @@ public:
         std::shared_lock gate(write_gate_);
         typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(keys));
         const detail::Journaled noted(journals_, keys);
+        const detail::WriteMarks::Writing writing(marks_, keys);
         for (const auto& k : keys) cache_.invalidate(k);  // first, as in write_locked
         std::optional<Error> failed;
         const std::size_t n = tiers_.erase(index_of<W>(), keys, failed);
@@ -356,37 +359,51 @@ private:
         return s;
     }
 
-    // Searches the tiers for keys[at[j]]. With `seen` (the stripes'
-    // sequences noted before, by a reader that holds no stripe), an answer
-    // that passed over a failed tier is kept only if no write of its key
-    // overlapped the read: that write may have reached the tier that failed
-    // but not yet the one read. Such keys are read again, a few times, then
-    // reported unavailable.
+    // Searches the tiers for keys[at[j]], fails where the answer is in doubt,
+    // and lifts the version clock past what it read. Writers hold the keys'
+    // stripes; readers do not, and search validated.
     std::vector<detail::Lookup> find(std::span<const std::string> keys, const std::vector<std::size_t>& at,
-                                     std::vector<std::uint64_t>* seen = nullptr) {
-        auto found = tiers_.search(keys, at, options_.write_through);
-        for (int attempt = 1; seen; ++attempt) {
-            std::atomic_thread_fence(std::memory_order_acquire);
-            std::vector<std::size_t> again, where;
-            for (std::size_t j = 0; j < found.size(); ++j) {
-                if (!found[j].validate) continue;
-                const auto stripe = stripes_.index(keys[at[j]]);
-                if (stripes_.quiet_since(stripe, (*seen)[j])) continue;
-                if (attempt == read_attempts) {
-                    found[j].doubt |= found[j].failed;  // still racing writes: cannot be sure
-                    continue;
-                }
-                (*seen)[j] = stripes_.sequence(stripe);
-                again.push_back(at[j]);
-                where.push_back(j);
-            }
-            if (again.empty()) break;
-            auto retried = tiers_.search(keys, again, options_.write_through);
-            for (std::size_t n = 0; n < where.size(); ++n) found[where[n]] = std::move(retried[n]);
-        }
+                                     bool holding_stripes = true) {
+        auto found = holding_stripes ? tiers_.search(keys, at, options_.write_through) : search_validated(keys, at);
         tiers_.throw_if_lost(keys, at, found);
         for (const auto& l : found)
             if (l.record) versions_.observe(l.record->version);
+        return found;
+    }
+
+    // A reader's search. An answer stands only if no write of its key
+    // overlapped the read (detail::WriteMarks): a write changes the tiers one
+    // after another, so such a read may hold a value newer than what the
+    // hotter tiers still show others, or older than what they show. Keys that
+    // raced a write are read again; after a few tries, under their stripes,
+    // waiting for the write in progress.
+    std::vector<detail::Lookup> search_validated(std::span<const std::string> keys, const std::vector<std::size_t>& at) {
+        std::vector<detail::Lookup> found(at.size());
+        std::vector<std::size_t> todo(at.size());
+        for (std::size_t j = 0; j < todo.size(); ++j) todo[j] = j;
+        for (int attempt = 1; !todo.empty(); ++attempt) {
+            std::vector<std::size_t> sub(todo.size());
+            for (std::size_t n = 0; n < todo.size(); ++n) sub[n] = at[todo[n]];
+            if (attempt == read_attempts) {
+                std::vector<std::string_view> named(sub.size());
+                for (std::size_t n = 0; n < sub.size(); ++n) named[n] = keys[sub[n]];
+                const typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(named));
+                auto got = tiers_.search(keys, sub, options_.write_through);
+                for (std::size_t n = 0; n < todo.size(); ++n) found[todo[n]] = std::move(got[n]);
+                break;
+            }
+            std::vector<std::uint64_t> seen(todo.size());
+            for (std::size_t n = 0; n < todo.size(); ++n) seen[n] = marks_.snapshot(marks_.slot(keys[sub[n]]));
+            auto got = tiers_.search(keys, sub, options_.write_through);
+            std::vector<std::size_t> again;
+            for (std::size_t n = 0; n < todo.size(); ++n) {
+                if (marks_.quiet_since(marks_.slot(keys[sub[n]]), seen[n]))
+                    found[todo[n]] = std::move(got[n]);
+                else
+                    again.push_back(todo[n]);
+            }
+            todo = std::move(again);
+        }
         return found;
     }
 
@@ -394,6 +411,7 @@ private:
         std::shared_lock gate(write_gate_);
         typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(entries));
         const detail::Journaled noted(journals_, entries);
+        const detail::WriteMarks::Writing writing(marks_, entries);
         write_locked(entries, target);
     }
 
@@ -424,6 +442,7 @@ private:
         std::shared_lock gate(write_gate_);
         typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(keys));
         const detail::Journaled noted(journals_, keys);
+        const detail::WriteMarks::Writing writing(marks_, keys);
         for (const auto& k : keys) cache_.invalidate(k);  // first, as in write_locked
         std::size_t most = 0;
         std::optional<Error> lost;
@@ -445,6 +464,7 @@ private:
         std::shared_lock gate(write_gate_);
         typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(keys));
         const detail::Journaled noted(journals_, keys);
+        const detail::WriteMarks::Writing writing(marks_, keys);
         auto found = find(keys, all);
         std::vector<Entry> entries;
         std::size_t already = 0;
@@ -467,7 +487,7 @@ private:
         const auto epoch = write_gate_.epoch();
         std::vector<std::uint64_t> seen(at.size());
         for (std::size_t j = 0; j < at.size(); ++j) seen[j] = stripes_.sequence(stripes_.index(keys[at[j]]));
-        auto found = find(keys, at, &seen);
+        auto found = find(keys, at, false);
         follow_up(keys, at, seen, found, epoch);
         std::vector<std::optional<std::string>> out(at.size());
         for (std::size_t j = 0; j < at.size(); ++j)
@@ -527,6 +547,7 @@ private:
     P promotion_;
     bundle tiers_;
     detail::KeyStripes stripes_;
+    detail::WriteMarks marks_;
     VersionClock versions_;
     detail::WriteGate write_gate_;
     detail::WriteJournals journals_;

@@ -25,9 +25,6 @@ struct Lookup {
     // found (or than "absent"): the answer cannot be trusted.
     std::uint64_t doubt = 0;
     bool settled = false;  // found, or its newest copy expired: look no further
-    // The answer holds only if no write of the key overlapped the read (a
-    // failed tier was passed over for a copy a write had not reached yet).
-    bool validate = false;
 };
 // Run by the deduction guides: a StateManager built from arguments that do
 // not fit gets one sentence per missing piece instead of a wall of notes.

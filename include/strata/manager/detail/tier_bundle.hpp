@@ -263,7 +263,9 @@ public:
                                 c.repairs.load(),
                                 c.promotions.load(),
                                 stale_[i].size(),
-                                c.last_call_ok.load()};
+                                c.last_call_ok.load(),
+                                TierCounters::when(c.last_failure),
+                                TierCounters::when(c.last_success)};
         });
         return out;
     }
@@ -279,18 +281,14 @@ private:
     static std::size_t lowest(std::uint64_t mask) { return static_cast<std::size_t>(std::countr_zero(mask)); }
 
     // Tier i answered for the key (a copy, a miss, or a known-stale skip):
-    // doubts it covers are lifted; a failure so passed over must be checked
-    // against concurrent writes (Lookup::validate).
+    // doubts it covers are lifted.
     static void answered(Lookup& l, std::size_t i, bool write_through) {
         if (!l.doubt) return;
         for (auto d = l.doubt; d;) {
             const auto u = lowest(d);
             d &= d - 1;
             const auto covering = write_through && !durable[u] ? write_through_of(u) : std::nullopt;
-            if (covering && *covering >= i) {
-                l.doubt &= ~bit(u);
-                if (l.failed & bit(u)) l.validate = true;
-            }
+            if (covering && *covering >= i) l.doubt &= ~bit(u);
         }
     }
 
