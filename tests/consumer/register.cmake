@@ -9,3 +9,23 @@ add_test(NAME package_consumer
                  -DCOMPONENTS=${STRATA_BUILT_COMPONENTS}
                  -P "${CMAKE_CURRENT_SOURCE_DIR}/consumer/run.cmake")
 set_tests_properties(package_consumer PROPERTIES LABELS package TIMEOUT 600)
+
+# A consumer without a component's library is told which component and what
+# to install (tests/consumer/diagnostics.cmake), one test per case, all
+# against one installed copy.
+set(_diagnostics_dir "${CMAKE_CURRENT_BINARY_DIR}/consumer-diagnostics")
+add_test(NAME package_diagnostics_install
+         COMMAND "${CMAKE_COMMAND}" --install "${PROJECT_BINARY_DIR}" --prefix "${_diagnostics_dir}/prefix")
+set_tests_properties(package_diagnostics_install PROPERTIES
+                     LABELS package FIXTURES_SETUP strata_package_installed TIMEOUT 120)
+foreach(case IN ITEMS core redis postgres s3 unknown)
+  add_test(NAME package_diagnostics.${case}
+           COMMAND "${CMAKE_COMMAND}"
+                   -DCASE=${case}
+                   -DPREFIX=${_diagnostics_dir}/prefix
+                   -DCONSUMER_SOURCE_DIR=${CMAKE_CURRENT_SOURCE_DIR}/consumer
+                   -DWORK_DIR=${_diagnostics_dir}
+                   -P "${CMAKE_CURRENT_SOURCE_DIR}/consumer/diagnostics.cmake")
+  set_tests_properties(package_diagnostics.${case} PROPERTIES
+                       LABELS package FIXTURES_REQUIRED strata_package_installed TIMEOUT 300)
+endforeach()
