@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "strata/core/detail/hex.hpp"
+
 namespace strata {
 
 // A SHA-256 digest. Computed once when a write is accepted and carried with
@@ -62,7 +64,6 @@ private:
     std::unique_ptr<EVP_MD_CTX, Free> ctx_;
 };
 
-
 inline Digest sha256(std::string_view bytes) {
     struct Free {
         void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
@@ -78,14 +79,6 @@ inline Digest sha256(std::string_view bytes) {
     return d;
 }
 
-inline std::string to_hex(const Digest& d) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string s(d.size() * 2, '0');
-    for (std::size_t i = 0; i < d.size(); ++i) {
-        s[2 * i] = digits[d[i] >> 4];
-        s[2 * i + 1] = digits[d[i] & 0xF];
-    }
-    return s;
-}
+inline std::string to_hex(const Digest& d) { return detail::to_hex(d); }
 
 }  // namespace strata

@@ -2,8 +2,9 @@
 
 #include <cstddef>      // size_t
 #include <cstdint>      // uint64_t
-#include <functional>  // hash
 #include <string_view>
+
+#include "strata/core/detail/string_hash.hpp"
 
 namespace strata::detail {
 
@@ -14,7 +15,8 @@ struct HashedKey {
     std::size_t hash;
 };
 
-inline std::size_t hash_key(std::string_view key) noexcept { return std::hash<std::string_view>{}(key); }
+// In-process only: caches never persist or share a hash.
+inline std::size_t hash_key(std::string_view key) noexcept { return StringHash{}(key); }
 
 inline HashedKey hashed(std::string_view key) noexcept { return {key, hash_key(key)}; }
 

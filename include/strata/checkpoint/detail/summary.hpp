@@ -9,6 +9,8 @@
 
 #include "strata/checkpoint/checkpoint_info.hpp"
 #include "strata/checkpoint/detail/format.hpp"
+#include "strata/core/detail/hex.hpp"
+#include "strata/core/detail/percent.hpp"
 #include "strata/core/digest.hpp"
 
 // The summary a store keeps beside each checkpoint's stream, so list() and
@@ -19,55 +21,12 @@ namespace strata::checkpoint_detail {
 
 inline constexpr std::string_view summary_magic = "strata-checkpoint-summary 1\n";
 
-inline std::string pct_encode(std::string_view s) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (const char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        const bool plain = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u == '.' ||
-                           u == '_' || u == '-' || u == ':' || u == '/';
-        if (plain) {
-            out += c;
-        } else {
-            out += '%';
-            out += hex[u >> 4];
-            out += hex[u & 0xF];
-        }
-    }
-    return out;
-}
-
-inline int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-inline std::optional<std::string> pct_decode(std::string_view s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] != '%') {
-            out += s[i];
-            continue;
-        }
-        if (i + 2 >= s.size()) return std::nullopt;
-        const int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
-        if (hi < 0 || lo < 0) return std::nullopt;
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-    }
-    return out;
-}
+// What summary lines keep as they are: ids and tier names stay readable.
+inline constexpr detail::ByteSet summary_plain = detail::alphanumeric.with("._-:/");
 
 inline std::optional<Digest> parse_digest(std::string_view s) {
     Digest d{};
-    if (s.size() != d.size() * 2) return std::nullopt;
-    for (std::size_t i = 0; i < d.size(); ++i) {
-        const int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
-        if (hi < 0 || lo < 0) return std::nullopt;
-        d[i] = static_cast<std::uint8_t>(hi * 16 + lo);
-    }
+    if (!detail::from_hex_into(s, d.data(), d.size())) return std::nullopt;
     return d;
 }
 
@@ -79,7 +38,8 @@ inline std::string encode_summary(const CheckpointInfo& info) {
         s += value;
         s += '\n';
     };
-    line("id", pct_encode(info.id));
+    const auto pct = [](std::string_view v) { return detail::percent_encode(v, summary_plain); };
+    line("id", pct(info.id));
     line("type", std::string(to_string(info.type)));
     line("created_at_ns", std::to_string(to_ns(info.created_at)));
     line("format", std::to_string(info.format_version));
@@ -93,8 +53,8 @@ inline std::string encode_summary(const CheckpointInfo& info) {
     line("capture_ns", std::to_string(info.capture_time.count()));
     for (const auto& t : info.tiers)
         line("tier", std::to_string(t.index) + ' ' + std::string(to_string(t.temperature)) + ' ' +
-                         std::to_string(t.keys) + ' ' + std::to_string(t.bytes) + ' ' + pct_encode(t.name));
-    for (const auto& k : info.skipped) line("skipped", std::to_string(k.tier) + ' ' + pct_encode(k.key));
+                         std::to_string(t.keys) + ' ' + std::to_string(t.bytes) + ' ' + pct(t.name));
+    for (const auto& k : info.skipped) line("skipped", std::to_string(k.tier) + ' ' + pct(k.key));
     line("sha256", to_hex(sha256(s)));
     return s;
 }
@@ -126,7 +86,7 @@ inline std::optional<CheckpointInfo> decode_summary(std::string_view s) {
         rest.remove_prefix(nl + 1);
         const std::string_view name = word(value);
         if (name == "id") {
-            auto id = pct_decode(value);
+            auto id = detail::percent_decode(value);
             ok &= id.has_value();
             if (id) info.id = std::move(*id);
         } else if (name == "type") {
@@ -166,14 +126,14 @@ inline std::optional<CheckpointInfo> decode_summary(std::string_view s) {
             t.temperature = temp == "hot" ? Temperature::hot : temp == "warm" ? Temperature::warm : Temperature::cold;
             number(word(value), t.keys);
             number(word(value), t.bytes);
-            auto n = pct_decode(value);
+            auto n = detail::percent_decode(value);
             ok &= n.has_value();
             if (n) t.name = std::move(*n);
             info.tiers.push_back(std::move(t));
         } else if (name == "skipped") {
             SkippedRecord k;
             number(word(value), k.tier);
-            auto key = pct_decode(value);
+            auto key = detail::percent_decode(value);
             ok &= key.has_value();
             if (key) k.key = std::move(*key);
             info.skipped.push_back(std::move(k));

@@ -7,13 +7,13 @@
 #include <atomic>
 #include <cerrno>
 #include <cstddef>  // size_t
-#include <cstdint>  // uint64_t
 #include <filesystem>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>  // move
 
+#include "strata/core/detail/string_hash.hpp"
 #include "strata/core/error.hpp"
 #include "strata/tiers/detail/file_io.hpp"
 
@@ -40,16 +40,8 @@ namespace strata::file_detail {
 // cleaning never removes it.
 inline constexpr std::string_view lock_name = ".strata-lock";
 
-// FNV-1a 64: every process must put a key in the same stripe, which
-// std::hash does not promise (it may differ by build or be seeded).
-constexpr std::uint64_t stable_hash(std::string_view s) noexcept {
-    std::uint64_t h = 0xcbf29ce484222325ull;
-    for (const char c : s) {
-        h ^= static_cast<unsigned char>(c);
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
+// A key's stripe: every process on the root must pick the same one.
+using detail::stable_hash;
 
 class StripeLocks {
 public:

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "strata/core/detail/percent.hpp"
 #include "strata/core/key.hpp"
 
 // How FileTier names the file of a key. A key is any byte string (no NUL, up
@@ -26,14 +27,12 @@ inline constexpr std::size_t max_component = 200;  // + suffix stays far below N
 inline constexpr std::string_view dir_suffix = ".d";
 inline constexpr std::string_view record_suffix = ".rec";
 
-constexpr bool plain_byte(unsigned char c) noexcept {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-           c == '.';
-}
+inline constexpr detail::ByteSet plain_bytes = detail::alphanumeric.with("_-.");
+
+constexpr bool plain_byte(unsigned char c) noexcept { return plain_bytes.contains(c); }
 
 // The path of `key`'s file relative to the root, components joined by '/'.
 inline std::string encode_key(std::string_view key) {
-    static constexpr char hex[] = "0123456789ABCDEF";
     std::string out;
     out.reserve(key.size() + key.size() / 2 + record_suffix.size());
     std::size_t length = 0;  // characters in the current component
@@ -49,9 +48,7 @@ inline std::string encode_key(std::string_view key) {
             out += ch;
             length += 1;
         } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 0xF];
+            detail::append_escape(out, c);
             length += 3;
         }
     }
@@ -65,16 +62,6 @@ inline constexpr std::size_t max_encoded_size = [] {
     const std::size_t components = (max_key_size + per_component - 1) / per_component;
     return max_key_size * 3 + (components - 1) * (dir_suffix.size() + 1) + record_suffix.size();
 }();
-
-namespace detail {
-
-constexpr int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;  // lower case is not canonical
-}
-
-}  // namespace detail
 
 // The key whose file is at `relative` (as encode_key returns it), or nullopt
 // when no key maps there (temporary files, stray or hand-made names).
@@ -90,22 +77,10 @@ inline std::optional<std::string> decode_path(std::string_view relative) {
     }
     escaped += rest;
 
-    std::string key;
-    key.reserve(escaped.size());
-    for (std::size_t i = 0; i < escaped.size(); ++i) {
-        if (escaped[i] != '%') {
-            key += escaped[i];
-            continue;
-        }
-        if (i + 2 >= escaped.size()) return std::nullopt;
-        const int hi = detail::hex_value(escaped[i + 1]), lo = detail::hex_value(escaped[i + 2]);
-        if (hi < 0 || lo < 0) return std::nullopt;
-        key += static_cast<char>(hi * 16 + lo);
-        i += 2;
-    }
-    if (key.empty() || key.size() > max_key_size || key.find('\0') != std::string::npos) return std::nullopt;
+    auto key = detail::percent_decode(escaped, {.upper_case_only = true});
+    if (!key || key->empty() || key->size() > max_key_size || key->find('\0') != std::string::npos) return std::nullopt;
     // Only the canonical spelling counts: "a%41" and "aA" are not both "aA".
-    if (encode_key(key) != relative) return std::nullopt;
+    if (encode_key(*key) != relative) return std::nullopt;
     return key;
 }
 

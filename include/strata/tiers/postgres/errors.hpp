@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "strata/core/detail/hex.hpp"
 #include "strata/core/error.hpp"
 
 namespace strata::postgres_detail {
@@ -79,7 +80,6 @@ inline std::string clean_message(std::string_view raw, const std::vector<std::st
 // A key as an error message shows it: quoted, with `"`, `\` and every byte
 // outside printable ASCII escaped, so any key reads unambiguously.
 inline std::string quoted_key(std::string_view key) {
-    static constexpr char digits[] = "0123456789abcdef";
     std::string out = "\"";
     for (unsigned char c : key) {
         if (c == '"' || c == '\\') {
@@ -87,8 +87,7 @@ inline std::string quoted_key(std::string_view key) {
             out += static_cast<char>(c);
         } else if (c < 0x20 || c >= 0x7f) {
             out += "\\x";
-            out += digits[c >> 4];
-            out += digits[c & 0xF];
+            detail::append_hex(out, c);
         } else {
             out += static_cast<char>(c);
         }

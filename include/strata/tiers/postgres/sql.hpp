@@ -1,11 +1,11 @@
 #pragma once
 
-#include <array>
 #include <cstddef>  // size_t
-#include <cstdint>  // uint8_t
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "strata/core/detail/hex.hpp"
 
 // Text encodings for values bound as parameters. Everything user-supplied
 // (keys, values, patterns) travels as a parameter in one of these forms, so no
@@ -16,47 +16,18 @@ namespace strata::postgres_detail {
 // both directions. It needs neither libpqxx 6's binarystring (deprecated in 7)
 // nor libpqxx 7's std::byte strings (absent from 6), and a bytea array
 // parameter costs no more than COPY's text format, which also hex-encodes.
-inline void append_hex(std::string& out, std::string_view bytes) {
-    static constexpr char digits[] = "0123456789abcdef";
-    const std::size_t at = out.size();
-    out.resize(at + 2 * bytes.size());
-    char* p = out.data() + at;
-    for (unsigned char c : bytes) {
-        *p++ = digits[c >> 4];
-        *p++ = digits[c & 0xF];
-    }
-}
-
-// A parameter for `$n::bytea`.
+// This one is a parameter for `$n::bytea`.
 inline std::string bytea_param(std::string_view bytes) {
     std::string out = "\\x";
     out.reserve(2 + 2 * bytes.size());
-    append_hex(out, bytes);
+    detail::append_hex(out, bytes);
     return out;
 }
-
-// Hex digit values, 0xFF for anything else: decoding is the hot loop of
-// every fetch, so it is a table lookup rather than branches.
-inline constexpr auto hex_values = [] {
-    std::array<std::uint8_t, 256> t{};
-    t.fill(0xFF);
-    for (int c = 0; c < 10; ++c) t['0' + c] = static_cast<std::uint8_t>(c);
-    for (int c = 0; c < 6; ++c) t['a' + c] = t['A' + c] = static_cast<std::uint8_t>(10 + c);
-    return t;
-}();
 
 // Decodes the server's bytea output (`\x` then hex) into `out`, which must
 // hold exactly the decoded size; false when the text is not in that form.
 inline bool decode_bytea_into(std::string_view text, char* out, std::size_t size) noexcept {
-    if (text.size() != 2 + 2 * size || text[0] != '\\' || text[1] != 'x') return false;
-    std::uint8_t bad = 0;
-    const auto* in = reinterpret_cast<const unsigned char*>(text.data()) + 2;
-    for (std::size_t i = 0; i < size; ++i) {
-        const std::uint8_t hi = hex_values[in[2 * i]], lo = hex_values[in[2 * i + 1]];
-        bad |= (hi | lo) & 0xF0;
-        out[i] = static_cast<char>((hi << 4) | lo);
-    }
-    return bad == 0;
+    return text.size() >= 2 && text[0] == '\\' && text[1] == 'x' && detail::from_hex_into(text.substr(2), out, size);
 }
 
 // The decoded size of a bytea text, or nullopt when it cannot be one.
@@ -88,7 +59,7 @@ public:
     void add_bytea(std::string_view bytes) {
         separate();
         text_ += "\\\\x";
-        append_hex(text_, bytes);
+        detail::append_hex(text_, bytes);
     }
 
     void add_int(long long v) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "strata/core/detail/percent.hpp"
 #include "strata/core/digest.hpp"
 
 // From strata keys (any bytes but NUL) to S3 object names, and back.
@@ -55,8 +56,10 @@ inline std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept {
     return len;
 }
 
+// Printable ASCII but '%' and '/'; bytes from 0x80 stay when they form valid UTF-8.
+inline constexpr detail::ByteSet ascii_kept = detail::ByteSet::range('!', '~').without("%/");
+
 inline std::string encode_key(std::string_view key) {
-    static constexpr char digits[] = "0123456789ABCDEF";
     std::string out;
     out.reserve(key.size() + 8);
     for (std::size_t i = 0; i < key.size();) {
@@ -67,14 +70,12 @@ inline std::string encode_key(std::string_view key) {
                 i += len;
                 continue;
             }
-        } else if (c > 0x20 && c != 0x7F && c != '%' && c != '/') {
+        } else if (ascii_kept.contains(c)) {
             out += static_cast<char>(c);
             ++i;
             continue;
         }
-        out += '%';
-        out += digits[c >> 4];
-        out += digits[c & 0xF];
+        detail::append_escape(out, c);
         ++i;
     }
     return out;
@@ -82,25 +83,7 @@ inline std::string encode_key(std::string_view key) {
 
 // nullopt for hashed names and for names strata did not write.
 inline std::optional<std::string> decode_name(std::string_view name) {
-    const auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
-    std::string out;
-    out.reserve(name.size());
-    for (std::size_t i = 0; i < name.size(); ++i) {
-        if (name[i] != '%') {
-            out += name[i];
-            continue;
-        }
-        if (i + 2 >= name.size()) return std::nullopt;
-        const int hi = hex(name[i + 1]), lo = hex(name[i + 2]);
-        if (hi < 0 || lo < 0) return std::nullopt;
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-    }
-    return out;
+    return detail::percent_decode(name, {.upper_case_only = true});
 }
 
 inline bool is_hashed(std::string_view name) noexcept { return name.starts_with(hashed_marker); }
