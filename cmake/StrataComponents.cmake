@@ -41,3 +41,27 @@ macro(strata_add_backend name)
     message(STATUS "strata: component '${name}' not built (library or headers missing)")
   endif()
 endmacro()
+
+# strata_add_stack(NAME NEEDS backend...): the named stack whose header is
+# include/strata/tiers/stacks/NAME.hpp, a component linking the backends it
+# needs, built when they all are. STRATA_STACKS and STRATA_STACK_PARTS tell
+# the package configuration which components each stack needs.
+set(STRATA_STACKS "")
+set(STRATA_STACK_PARTS "")
+macro(strata_add_stack name)
+  cmake_parse_arguments(stack "" "" "NEEDS" ${ARGN})
+  list(APPEND STRATA_STACKS ${name})
+  string(APPEND STRATA_STACK_PARTS "set(_strata_parts_${name} ${stack_NEEDS})\n")
+  set(_missing "")
+  foreach(_part IN LISTS stack_NEEDS)
+    if(NOT STRATA_HAVE_${_part})
+      list(APPEND _missing ${_part})
+    endif()
+  endforeach()
+  if(_missing)
+    message(STATUS "strata: stack '${name}' not built (needs ${_missing})")
+  else()
+    list(TRANSFORM stack_NEEDS PREPEND strata_ OUTPUT_VARIABLE _links)
+    strata_add_component(${name} HEADERS "${PROJECT_SOURCE_DIR}/include/strata/tiers/stacks/${name}.hpp" LINK ${_links})
+  endif()
+endmacro()

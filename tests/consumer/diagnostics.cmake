@@ -3,6 +3,7 @@
 # failure to name the component and what to install. CASE is one of:
 #   redis, postgres  pkg-config searches only an empty directory, as where
 #                    hiredis or libpqxx is not installed
+#   redis_postgres   the named stack, where libpqxx is missing as for postgres
 #   s3               find_package(CURL) and find_package(EXPAT) disabled
 #   core             find_package(OpenSSL) and find_package(ZLIB) disabled
 #   unknown          a component strata does not have
@@ -11,13 +12,16 @@ file(REMOVE_RECURSE "${WORK_DIR}/${CASE}")
 file(MAKE_DIRECTORY "${empty_pc}")
 set(env "")
 set(args "")
-if(CASE STREQUAL "redis" OR CASE STREQUAL "postgres")
+if(CASE STREQUAL "redis" OR CASE STREQUAL "postgres" OR CASE STREQUAL "redis_postgres")
   set(components ${CASE})
   set(env --unset=PKG_CONFIG_PATH "PKG_CONFIG_LIBDIR=${empty_pc}")
   if(CASE STREQUAL "redis")
     set(expect "component 'redis' needs hiredis" "libhiredis-dev")
-  else()
+  elseif(CASE STREQUAL "postgres")
     set(expect "component 'postgres' needs libpqxx" "libpqxx-dev and libpq-dev")
+  else()
+    set(expect "component 'redis_postgres' needs components redis, postgres: component 'redis' needs hiredis"
+               "libhiredis-dev" "component 'postgres' needs libpqxx" "libpqxx-dev and libpq-dev")
   endif()
 elseif(CASE STREQUAL "s3")
   set(components s3)
@@ -29,7 +33,7 @@ elseif(CASE STREQUAL "core")
   set(expect "component 'core' needs OpenSSL \\(libcrypto\\) and zlib" "libssl-dev and zlib1g-dev")
 elseif(CASE STREQUAL "unknown")
   set(components nosuch)
-  set(expect "strata has no component 'nosuch' \\(it has: core, redis, postgres, s3\\)")
+  set(expect "strata has no component 'nosuch' \\(it has: core, redis, postgres, s3, redis_postgres, redis_postgres_s3\\)")
 else()
   message(FATAL_ERROR "unknown CASE '${CASE}'")
 endif()

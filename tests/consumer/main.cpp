@@ -1,5 +1,5 @@
 // Built against the installed package: instantiates the manager and every
-// backend header the package was asked for.
+// backend and named-stack header the package was asked for.
 #include <cstdio>
 #include <filesystem>
 #include <strata/strata.hpp>
@@ -14,6 +14,14 @@ static_assert(strata::Tier<strata::PostgresTier>);
 #ifdef STRATA_CONSUMER_HAS_S3
 #include <strata/tiers/s3.hpp>
 static_assert(strata::Tier<strata::S3Tier>);
+#endif
+#ifdef STRATA_CONSUMER_HAS_REDIS_POSTGRES
+#include <strata/tiers/stacks/redis_postgres.hpp>
+static_assert(strata::RedisPostgresManager::tier_count == 2);
+#endif
+#ifdef STRATA_CONSUMER_HAS_REDIS_POSTGRES_S3
+#include <strata/tiers/stacks/redis_postgres_s3.hpp>
+static_assert(strata::RedisPostgresS3Manager::tier_count == 3);
 #endif
 
 int main() {

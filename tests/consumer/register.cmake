@@ -1,12 +1,14 @@
 # Installs strata into a temporary prefix and builds tests/consumer against it
 # with find_package, as an outside project would; also checks that asking for
-# a version strata is not (99) is refused.
+# a version strata is not (99) is refused. The components go comma-separated:
+# add_test would split a list into separate arguments.
+list(JOIN STRATA_BUILT_COMPONENTS "," _components)
 add_test(NAME package_consumer
          COMMAND "${CMAKE_COMMAND}"
                  -DSTRATA_BUILD_DIR=${PROJECT_BINARY_DIR}
                  -DCONSUMER_SOURCE_DIR=${CMAKE_CURRENT_SOURCE_DIR}/consumer
                  -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/consumer-work
-                 -DCOMPONENTS=${STRATA_BUILT_COMPONENTS}
+                 -DCOMPONENTS=${_components}
                  -P "${CMAKE_CURRENT_SOURCE_DIR}/consumer/run.cmake")
 set_tests_properties(package_consumer PROPERTIES LABELS package TIMEOUT 600)
 
@@ -18,7 +20,7 @@ add_test(NAME package_diagnostics_install
          COMMAND "${CMAKE_COMMAND}" --install "${PROJECT_BINARY_DIR}" --prefix "${_diagnostics_dir}/prefix")
 set_tests_properties(package_diagnostics_install PROPERTIES
                      LABELS package FIXTURES_SETUP strata_package_installed TIMEOUT 120)
-foreach(case IN ITEMS core redis postgres s3 unknown)
+foreach(case IN ITEMS core redis postgres redis_postgres s3 unknown)
   add_test(NAME package_diagnostics.${case}
            COMMAND "${CMAKE_COMMAND}"
                    -DCASE=${case}

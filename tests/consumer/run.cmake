@@ -12,7 +12,7 @@ function(run)
 endfunction()
 
 run("${CMAKE_COMMAND}" --install "${STRATA_BUILD_DIR}" --prefix "${prefix}")
-string(REPLACE ";" "\\;" components "${COMPONENTS}")
+string(REPLACE "," "\\;" components "${COMPONENTS}")
 run("${CMAKE_COMMAND}" -S "${CONSUMER_SOURCE_DIR}" -B "${WORK_DIR}/build" "-DCMAKE_PREFIX_PATH=${prefix}"
     "-DSTRATA_COMPONENTS=${components}")
 run("${CMAKE_COMMAND}" --build "${WORK_DIR}/build" -j 2)
