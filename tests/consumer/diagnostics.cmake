@@ -3,7 +3,7 @@
 # failure to name the component and what to install. CASE is one of:
 #   redis, postgres  pkg-config searches only an empty directory, as where
 #                    hiredis or libpqxx is not installed
-#   redis_postgres   the named stack, where libpqxx is missing as for postgres
+#   redis_postgres   the named stack, pkg-config searching the same empty one
 #   s3               find_package(CURL) and find_package(EXPAT) disabled
 #   core             find_package(OpenSSL) and find_package(ZLIB) disabled
 #   unknown          a component strata does not have
