@@ -4,9 +4,12 @@
 // call still goes to the real tier underneath.
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>  // uint64_t
 #include <functional>
 #include <memory>
 #include <string_view>
+#include <strata/core/capabilities.hpp>
 #include <strata/core/error.hpp>
 #include <strata/core/tier.hpp>
 
@@ -25,7 +28,9 @@ struct TierSwitches {
 
 // Forwards to T; throws Error{unavailable} while switches->down is set, runs
 // the hooks, and counts batch calls. Temperature and durability are T's
-// unless overridden.
+// unless overridden. Each optional capability (core/capabilities.hpp) is
+// forwarded exactly when T has it, so a test sees the manager's fallback
+// for a tier that lacks one.
 template <class T, Temperature Temp = T::temperature, bool Durable = T::durable>
 class Switchable {
 public:
@@ -70,10 +75,25 @@ public:
         return call("stats", [&] { return tier_.stats(); });
     }
     bool ping() { return !switches_->down && tier_.ping(); }
-    std::vector<std::string> idle_keys(std::chrono::milliseconds older)
-        requires requires(T& t) { t.idle_keys(older); }
+    std::vector<std::optional<Record>> peek_many(std::span<const std::string> k)
+        requires HasPeekMany<T>
     {
-        return tier_.idle_keys(older);
+        return call("peek_many", [&] { return tier_.peek_many(k); });
+    }
+    std::vector<std::string> idle_keys(std::chrono::milliseconds older)
+        requires HasIdleKeys<T>
+    {
+        return call("idle_keys", [&] { return tier_.idle_keys(older); });
+    }
+    std::size_t sweep_expired()
+        requires HasSweepExpired<T>
+    {
+        return call("sweep_expired", [&] { return static_cast<std::size_t>(tier_.sweep_expired()); });
+    }
+    std::vector<std::string> changed_since(std::uint64_t version)
+        requires HasChangedSince<T>
+    {
+        return call("changed_since", [&] { return tier_.changed_since(version); });
     }
 
 private:

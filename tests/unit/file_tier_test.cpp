@@ -4,6 +4,8 @@
 
 #include "strata/tiers/file.hpp"
 
+#include <strata/strata.hpp>  // demote_idle and checkpoints over FileTier
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -25,6 +27,7 @@
 #include <vector>
 
 #include "common/tier_conformance.hpp"
+#include "common/tier_wrappers.hpp"
 
 namespace fs = std::filesystem;
 using strata::Clock;
@@ -691,4 +694,85 @@ TEST(FileTier, ExpiredRemovalInAnotherProcessNeverLosesAWrite) {
     EXPECT_EQ(WEXITSTATUS(status), 0) << "acknowledged writes the child found lost (101, 102: it failed)";
     EXPECT_GT(round.load(), race_keys);
     EXPECT_EQ(lost_last_rounds(tier, round), 0) << "of the last " << race_keys << " rounds";
+}
+
+// ---- use stamps: idle_keys, peek_many, demote_idle, checkpoints ----------
+
+namespace {
+
+using namespace std::chrono_literals;
+
+FileTierOptions exact_stamps(std::string name = "file") {
+    return {.fsync = false, .name = std::move(name), .access_resolution = 0ms};
+}
+
+}  // namespace
+
+TEST(FileTier, IdleKeysAreThoseNeitherWrittenNorFetchedLately) {
+    ScratchDir dir;
+    FileTier tier{dir.path(), exact_stamps()};
+    tier.store("read", test_record("v", 1));
+    tier.store("peeked", test_record("v", 1));
+    tier.store("untouched", test_record("v", 1));
+    tier.store("expired", test_record("v", 1, Clock::now() + 20ms));
+    std::this_thread::sleep_for(60ms);
+    tier.store("written", test_record("v", 2));
+    ASSERT_TRUE(tier.fetch("read"));
+    const std::vector<std::string> peek{"peeked"};
+    ASSERT_TRUE(tier.peek_many(peek)[0]);
+    EXPECT_EQ(sorted(tier.idle_keys(40ms)), (std::vector<std::string>{"peeked", "untouched"}));
+    EXPECT_TRUE(tier.idle_keys(1h).empty());
+    EXPECT_EQ(tier.idle_keys(0ms).size(), 4u);  // every live key; never the expired one
+}
+
+TEST(FileTier, AFetchStampsAtMostOncePerResolution) {
+    ScratchDir dir;
+    FileTier tier{dir.path(), {.fsync = false, .access_resolution = 1h}};
+    tier.store("k", test_record("v", 1));
+    std::this_thread::sleep_for(30ms);
+    ASSERT_TRUE(tier.fetch("k"));  // written 30 ms ago: within the hour, not stamped again
+    EXPECT_EQ(tier.idle_keys(20ms), std::vector<std::string>{"k"});
+}
+
+TEST(FileTier, ChangedSinceListsNewerLiveKeysAndUnreadableOnes) {
+    ScratchDir dir;
+    FileTier tier{dir.path(), exact_stamps()};
+    tier.store("old", test_record("v", 10));
+    tier.store("new", test_record("v", 20));
+    tier.store("gone", test_record("v", 30, Clock::now() + 20ms));
+    tier.store("torn", test_record("v", 5));
+    std::this_thread::sleep_for(40ms);
+    fs::resize_file(file_of(tier, "torn"), 7);  // not even a header left
+    EXPECT_EQ(sorted(tier.changed_since(10)), (std::vector<std::string>{"new", "torn"}));
+    EXPECT_EQ(sorted(tier.changed_since(0)), (std::vector<std::string>{"new", "old", "torn"}));
+}
+
+TEST(FileTier, DemoteIdleMovesTheKeysAFileTierReportsIdle) {
+    ScratchDir dir;
+    strata::StateManager mgr{strata::NoCache{}, strata::NeverPromote{},
+                             strata::testing::Switchable<FileTier, strata::Temperature::hot>{
+                                 FileTier{dir.path() / "hot", exact_stamps("hot")}},
+                             strata::testing::Switchable<FileTier, strata::Temperature::cold>{
+                                 FileTier{dir.path() / "cold", exact_stamps("cold")}}};
+    mgr.set("idle", "a");
+    mgr.set("used", "b");
+    std::this_thread::sleep_for(60ms);
+    EXPECT_EQ(mgr.get("used"), "b");  // a read through the manager is a use
+    EXPECT_EQ(mgr.demote_idle(40ms, strata::cold), 1u);
+    EXPECT_EQ(mgr.tier<1>().keys("*"), std::vector<std::string>{"idle"});
+    EXPECT_EQ(mgr.tier<0>().keys("*"), std::vector<std::string>{"used"});
+    EXPECT_EQ(mgr.get("idle"), "a");
+}
+
+TEST(FileTier, ACheckpointCaptureLeavesUseStampsAlone) {
+    ScratchDir dir;
+    strata::StateManager mgr{strata::NoCache{}, strata::NeverPromote{}, FileTier{dir.path() / "tier", exact_stamps()}};
+    strata::Checkpointer ckpt{mgr, strata::DirectoryCheckpointStore{dir.path() / "ckpt", {.fsync = false}}};
+    mgr.set("a", "1");
+    mgr.set("b", "2");
+    std::this_thread::sleep_for(60ms);
+    const auto before = mgr.tier<0>().idle_keys(40ms);
+    ASSERT_EQ(before.size(), 2u);
+    EXPECT_EQ(ckpt.create().key_count, 2u);
+    EXPECT_EQ(sorted(mgr.tier<0>().idle_keys(40ms)), sorted(before)) << "the capture counted as use";
 }

@@ -1,6 +1,7 @@
 // MemoryTier: the Tier contract, and what only it has (idle times, sweeps).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <strata/tiers/memory.hpp>
 #include <thread>
 
@@ -40,6 +41,31 @@ TEST(MemoryTier, PeekingLeavesIdleTimesAlone) {
     EXPECT_EQ(got[0]->value, "v");
     EXPECT_FALSE(got[1]);
     EXPECT_EQ(tier.idle_keys(15ms), std::vector<std::string>{"k"});  // a peek is not a use
+}
+
+TEST(MemoryTier, IdleKeysLeaveOutExpiredRecords) {
+    strata::MemoryTier tier;
+    tier.store("gone", strata::make_record("v", 1, strata::Clock::now() + 10ms));
+    tier.store("kept", strata::make_record("v", 1));
+    std::this_thread::sleep_for(30ms);
+    EXPECT_EQ(tier.idle_keys(15ms), std::vector<std::string>{"kept"});
+}
+
+TEST(MemoryTier, ChangedSinceListsLiveKeysAboveTheVersion) {
+    strata::MemoryTier tier;
+    tier.store("v1", strata::make_record("a", 1));
+    tier.store("v2", strata::make_record("b", 2));
+    tier.store("v3", strata::make_record("c", 3));
+    tier.store("v9-expired", strata::make_record("d", 9, strata::Clock::now() - 1ms));
+    auto changed = tier.changed_since(1);
+    std::sort(changed.begin(), changed.end());
+    EXPECT_EQ(changed, (std::vector<std::string>{"v2", "v3"}));
+    EXPECT_TRUE(tier.changed_since(3).empty());
+}
+
+TEST(MemoryTier, TakesItsNameFromItsOptions) {
+    EXPECT_EQ(strata::MemoryTier{}.name(), "memory");
+    EXPECT_EQ(strata::MemoryTier{strata::MemoryTierOptions{.name = "sessions"}}.name(), "sessions");
 }
 
 TEST(MemoryTier, SweepRemovesExpiredRecords) {

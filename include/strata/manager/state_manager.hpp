@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "strata/cache/cache_policy.hpp"
+#include "strata/core/capabilities.hpp"
 #include "strata/core/error.hpp"
 #include "strata/core/glob.hpp"
 #include "strata/core/key.hpp"
@@ -225,7 +226,7 @@ public:
         constexpr std::size_t target = index_of<W>();
         std::size_t moved = 0;
         tiers_.for_each([&](auto& tier, std::size_t i) {
-            if constexpr (requires { tier.idle_keys(older_than); }) {
+            if constexpr (HasIdleKeys<std::remove_cvref_t<decltype(tier)>>) {
                 if (i >= target) return;
                 std::optional<Error> failed;
                 std::vector<std::string> idle;
@@ -237,6 +238,23 @@ public:
             }
         });
         return moved;
+    }
+
+    // Runs sweep_expired() on every tier that has one (core/capabilities.hpp)
+    // and returns how many expired records went in all. Tiers without one are
+    // skipped: Redis expires keys itself. A tier that fails does not stop the
+    // others; once all ran, the first failure is thrown (and every failure is
+    // counted in health()), so the caller cannot mistake a partial sweep for
+    // a whole one.
+    std::size_t sweep_expired() {
+        std::size_t removed = 0;
+        std::optional<Error> failed;
+        tiers_.for_each([&](auto& tier, std::size_t i) {
+            if constexpr (HasSweepExpired<std::remove_cvref_t<decltype(tier)>>)
+                tiers_.attempt(i, failed, [&] { removed += tier.sweep_expired(); });
+        });
+        if (failed) throw *failed;
+        return removed;
     }
 
     // ---- direct access -------------------------------------------------

@@ -1,7 +1,9 @@
 #pragma once
 
-#include <limits.h>  // PATH_MAX
-#include <unistd.h>  // access, unlink
+#include <fcntl.h>     // AT_FDCWD, AT_SYMLINK_NOFOLLOW
+#include <limits.h>    // PATH_MAX
+#include <sys/stat.h>  // lstat, utimensat
+#include <unistd.h>    // access, unlink
 
 #include <cerrno>
 #include <chrono>
@@ -15,9 +17,10 @@
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <utility>  // move
+#include <utility>  // move, as_const
 #include <vector>
 
+#include "strata/core/capabilities.hpp"
 #include "strata/core/envelope.hpp"
 #include "strata/core/glob.hpp"
 #include "strata/core/key.hpp"
@@ -39,6 +42,10 @@ struct FileTierOptions {
     bool clean_temp_on_open = true;
     // A temporary file this old is abandoned even if its pid looks alive.
     std::chrono::seconds stale_temp_age = std::chrono::minutes{15};
+    // A fetch stamps its record file as used (see FileTier) only when the
+    // stamp is older than this, so a key read all the time costs one
+    // metadata write per resolution, and idle_keys() is exact to within it.
+    std::chrono::milliseconds access_resolution{1'000};
 };
 
 // The warm, durable tier without a server: one file per key under `root`,
@@ -51,6 +58,12 @@ struct FileTierOptions {
 // the key's stripe lock (detail/file_lock.hpp), so no FileTier on the root
 // removes a record another has just written. A tier inherited through fork
 // works too.
+//
+// A record file's mtime is its key's last use, for idle_keys(): a write makes
+// a new file, a fetch sets the time forward (at most once per
+// access_resolution), and peek_many and the listing calls read without
+// setting it. The kernel never moves mtime on a read, whereas atime moves on
+// the first read after a write even under relatime, peeks included.
 class FileTier {
 public:
     static constexpr Temperature temperature = Temperature::warm;
@@ -74,15 +87,16 @@ public:
 
     std::optional<Record> fetch(std::string_view key) {
         validate_key(key);
-        const auto path = path_of(key);
-        auto file = file_detail::read_file(path, options_.name, "fetch");
-        if (!file) return std::nullopt;
-        Record record = envelope::decode_or_unreadable(file->bytes);
-        if (record.expired()) {
-            remove_if_expired(key, path, "fetch");
-            return std::nullopt;
-        }
-        return record;
+        return read(key, "fetch", true);
+    }
+
+    // fetch_many that leaves the files' use stamps alone (capabilities.hpp).
+    std::vector<std::optional<Record>> peek_many(std::span<const std::string> keys) {
+        for (const auto& k : keys) validate_key(k);
+        std::vector<std::optional<Record>> out;
+        out.reserve(keys.size());
+        for (const auto& k : keys) out.push_back(read(k, "peek_many", false));
+        return out;
     }
 
     void store(std::string_view key, const Record& record) {
@@ -165,12 +179,45 @@ public:
         const Glob glob(pattern);
         const auto now = Clock::now();
         std::vector<std::string> out;
-        walk("keys", [&](const std::filesystem::path& path, std::string_view relative, auto&) {
-            auto key = file_detail::decode_path(relative);
-            if (!key || !glob.matches(*key)) return;
-            const auto head = file_detail::read_file(path, options_.name, "keys", envelope::header_size);
-            if (head && !header_expired(head->bytes, now)) out.push_back(std::move(*key));
-        });
+        for_each_head(
+            "keys", [&](const std::string& key, const std::filesystem::path&) { return glob.matches(key); },
+            [&](std::string key, const std::filesystem::path&, std::string_view head) {
+                if (!header_expired(head, now)) out.push_back(std::move(key));
+            });
+        return out;
+    }
+
+    // Live keys whose files were neither written nor fetched (peeks do not
+    // count) for longer than `older_than`, by their mtime (see the class
+    // comment). For StateManager::demote_idle.
+    std::vector<std::string> idle_keys(std::chrono::milliseconds older_than) {
+        const auto now = Clock::now();
+        const auto cutoff = now - older_than;
+        std::vector<std::string> out;
+        for_each_head(
+            "idle_keys",
+            [&](const std::string&, const std::filesystem::path& path) {
+                const auto used = last_use(path);
+                return used && *used < cutoff;
+            },
+            [&](std::string key, const std::filesystem::path&, std::string_view head) {
+                if (!header_expired(head, now)) out.push_back(std::move(key));
+            });
+        return out;
+    }
+
+    // Live keys whose record version is above `version`, read from the
+    // envelope headers alone; a header that does not decode is listed
+    // (capabilities.hpp says why).
+    std::vector<std::string> changed_since(std::uint64_t version) {
+        const auto now = Clock::now();
+        std::vector<std::string> out;
+        for_each_head(
+            "changed_since", [](const std::string&, const std::filesystem::path&) { return true; },
+            [&](std::string key, const std::filesystem::path&, std::string_view head) {
+                const auto header = envelope::peek_header(head);
+                if (!header || (header->version > version && !header_expired(head, now))) out.push_back(std::move(key));
+            });
         return out;
     }
 
@@ -179,12 +226,11 @@ public:
     std::size_t sweep_expired() {
         std::vector<std::pair<std::string, std::filesystem::path>> expired;
         const auto now = Clock::now();
-        walk("sweep", [&](const std::filesystem::path& path, std::string_view relative, auto&) {
-            auto key = file_detail::decode_path(relative);
-            if (!key) return;
-            auto head = file_detail::read_file(path, options_.name, "sweep", envelope::header_size);
-            if (head && header_expired(head->bytes, now)) expired.emplace_back(std::move(*key), path);
-        });
+        for_each_head(
+            "sweep", [](const std::string&, const std::filesystem::path&) { return true; },
+            [&](std::string key, const std::filesystem::path& path, std::string_view head) {
+                if (header_expired(head, now)) expired.emplace_back(std::move(key), path);
+            });
         std::size_t n = 0;
         for (const auto& [key, path] : expired) n += remove_if_expired(key, path, "sweep") ? 1 : 0;
         clean_temp_files("sweep");
@@ -236,6 +282,35 @@ private:
 
     std::filesystem::path path_of(std::string_view key) const { return root_ / file_detail::encode_key(key); }
 
+    // The record of `key`, an expired one removed; `use` stamps the file as used.
+    std::optional<Record> read(std::string_view key, const char* op, bool use) {
+        const auto path = path_of(key);
+        auto file = file_detail::read_file(path, options_.name, op);
+        if (!file) return std::nullopt;
+        Record record = envelope::decode_or_unreadable(file->bytes);
+        if (record.expired()) {
+            remove_if_expired(key, path, op);
+            return std::nullopt;
+        }
+        if (use) stamp_use(path);
+        return record;
+    }
+
+    static std::optional<Clock::time_point> last_use(const std::filesystem::path& path) {
+        struct stat st {};
+        if (::lstat(path.c_str(), &st) != 0) return std::nullopt;  // removed meanwhile
+        return Clock::time_point(std::chrono::duration_cast<Clock::duration>(
+            std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+    }
+
+    // Bookkeeping, so best effort: a failure never fails the read. A writer
+    // that renamed a new file in meanwhile gets it stamped, which is true anyway.
+    void stamp_use(const std::filesystem::path& path) const {
+        const auto used = last_use(path);
+        if (used && Clock::now() - *used < options_.access_resolution) return;
+        ::utimensat(AT_FDCWD, path.c_str(), nullptr, AT_SYMLINK_NOFOLLOW);  // now; needs write access only
+    }
+
     // Removes the file of `key` if it still holds an expired record. Checked
     // again under the lock because a writer may have replaced the file since
     // the caller read it (comparing inode numbers would not do: a freed inode
@@ -259,6 +334,19 @@ private:
             });
         for (const auto& p : abandoned)
             if (::unlink(p.c_str()) == 0) file_detail::prune_empty_dirs(p.parent_path(), root_);
+    }
+
+    // Calls f(key, path, head) for each record file whose key and path pass
+    // want(key, path), with head its first header_size bytes. Files removed
+    // meanwhile are skipped.
+    template <class Want, class F>
+    void for_each_head(const std::string& op, Want&& want, F&& f) {
+        walk(op, [&](const std::filesystem::path& path, std::string_view relative, auto&) {
+            auto key = file_detail::decode_path(relative);
+            if (!key || !want(std::as_const(*key), path)) return;
+            const auto head = file_detail::read_file(path, options_.name, op, envelope::header_size);
+            if (head) f(std::move(*key), path, std::string_view(head->bytes));
+        });
     }
 
     // Visits every record file (path, path relative to root, entry) and
@@ -307,5 +395,6 @@ private:
 };
 
 static_assert(check_tier<FileTier>());
+static_assert(check_capabilities<FileTier>());
 
 }  // namespace strata

@@ -3,6 +3,7 @@
 #include <array>
 #include <chrono>
 #include <cstddef>  // size_t
+#include <cstdint>  // uint64_t
 #include <functional>  // equal_to
 #include <memory>      // unique_ptr
 #include <mutex>
@@ -11,8 +12,10 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>  // move
 #include <vector>
 
+#include "strata/core/capabilities.hpp"
 #include "strata/core/detail/string_hash.hpp"
 #include "strata/core/glob.hpp"
 #include "strata/core/key.hpp"
@@ -20,6 +23,10 @@
 #include "strata/tiers/detail/per_key_batch.hpp"
 
 namespace strata {
+
+struct MemoryTierOptions {
+    std::string name = "memory";  // the tier's name in errors and reports
+};
 
 // The in-process hot tier: a sharded hash map. Not durable, so a manager
 // writes through to the first durable tier below it. Expired records are
@@ -29,9 +36,11 @@ public:
     static constexpr Temperature temperature = Temperature::hot;
     static constexpr bool durable = false;
 
-    MemoryTier() : shards_(std::make_unique<Shard[]>(shard_count)) {}
+    MemoryTier() : MemoryTier(MemoryTierOptions{}) {}
+    explicit MemoryTier(MemoryTierOptions options)
+        : options_(std::move(options)), shards_(std::make_unique<Shard[]>(shard_count)) {}
 
-    std::string_view name() const noexcept { return "memory"; }
+    std::string_view name() const noexcept { return options_.name; }
 
     std::optional<Record> fetch(std::string_view key) { return read(key, true); }
 
@@ -82,10 +91,21 @@ public:
     // Keys neither read nor written for longer than `older_than`: what a
     // demotion sweep moves to a colder tier.
     std::vector<std::string> idle_keys(std::chrono::milliseconds older_than) {
-        const auto cutoff = Clock::now() - older_than;
+        const auto now = Clock::now();
+        const auto cutoff = now - older_than;
         std::vector<std::string> out;
         for_each_slot([&](const std::string& key, const Slot& slot) {
-            if (slot.accessed < cutoff) out.push_back(key);
+            if (slot.accessed < cutoff && !slot.record.expired(now)) out.push_back(key);
+        });
+        return out;
+    }
+
+    // Live keys whose record version is above `version` (capabilities.hpp).
+    std::vector<std::string> changed_since(std::uint64_t version) {
+        const auto now = Clock::now();
+        std::vector<std::string> out;
+        for_each_slot([&](const std::string& key, const Slot& slot) {
+            if (slot.record.version > version && !slot.record.expired(now)) out.push_back(key);
         });
         return out;
     }
@@ -148,9 +168,11 @@ private:
         }
     }
 
+    MemoryTierOptions options_;
     std::unique_ptr<Shard[]> shards_;
 };
 
 static_assert(check_tier<MemoryTier>());
+static_assert(check_capabilities<MemoryTier>());
 
 }  // namespace strata
