@@ -239,7 +239,8 @@ TEST(Promises, AReadOverlappingARollbackDoesNotBringBackTheOldValue) {
     read_done.get_future().wait();  // the reader holds v2 and has not followed up yet
     ckpt.rollback(info.id);
     go_on.set_value();
-    EXPECT_EQ(reader.get(), "v2");  // it overlapped the rollback: either value is fair
+    const auto overlapped = reader.get();  // it overlapped the rollback: either value is fair
+    EXPECT_TRUE(overlapped == "v1" || overlapped == "v2") << overlapped.value_or("(absent)");
     mgr.tier<1>().switches().after = nullptr;
 
     EXPECT_EQ(mgr.get("k"), "v1");

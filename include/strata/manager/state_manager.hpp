@@ -310,10 +310,10 @@ public:
     // Drops every cached value, after tiers were changed behind the manager.
     void invalidate_cache() { cache_.clear(); }
 
-    // Writes held back for a tool. Whatever the tool puts into a tier it
-    // reports with replaced(), so that the manager then serves exactly that:
-    // the tier's stale marks for those keys are cleared, hotter copies the
-    // tool does not also put back are erased (or marked stale if the erase
+    // Writes held back for a tool. Whatever the tool puts into a tier goes
+    // through rewrite(), so that the manager then serves exactly that: the
+    // tier's stale marks for those keys are cleared, hotter copies the tool
+    // does not also put back are erased (or marked stale if the erase
     // fails) and cached values dropped. Reads that overlapped the pause do
     // not cache or promote what they read.
     class WritePause {
@@ -326,9 +326,16 @@ public:
 
         bool is_stale(std::size_t tier, std::string_view key) const { return mgr_->tiers_.is_stale(tier, key); }
 
-        // The tool stored or erased `keys` in `tier`. `also_put_back` is a
-        // mask of tiers the tool restores itself: their copies stay.
-        void replaced(std::size_t tier, std::span<const std::string> keys, std::uint64_t also_put_back = 0) {
+        // Runs `change`, which stores or erases `keys` in `tier`, as one step
+        // for readers: one that overlaps it reads again once it is done (the
+        // tool may erase a key before it stores it back), as with a write.
+        // `also_put_back` is a mask of tiers the tool restores itself: their
+        // copies stay.
+        template <class F>
+        void rewrite(std::size_t tier, std::span<const std::string> keys, std::uint64_t also_put_back, F&& change) {
+            const typename detail::KeyStripes::WriteLock hold(mgr_->stripes_, mgr_->stripes_of(keys));
+            const detail::WriteMarks::Writing writing(mgr_->marks_, keys);
+            change();
             auto& tiers = mgr_->tiers_;
             tiers.clear_stale(tier, keys);
             std::optional<Error> ignored;  // a failed erase marks the copy stale: reads skip it

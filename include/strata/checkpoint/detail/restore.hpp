@@ -26,9 +26,9 @@ inline bool same_record(const std::optional<Record>& now, const Record& captured
 // writes only the records that differ; at the end of a tier, erases every
 // key the checkpoint does not hold. Running it twice changes nothing more,
 // so a rollback cut short by a tier failure can simply be run again. Every
-// key written or erased is reported to the manager's write pause, which
+// batch written or erased goes through the manager's write pause, which
 // makes the manager serve it from there (`put_back`: the tiers this restore
-// rewrites, whose copies stay).
+// rewrites, whose copies stay) and readers see each batch as one step.
 template <class Set, class Pause>
 class Restorer {
 public:
@@ -62,8 +62,7 @@ public:
             std::set_difference(current.begin(), current.end(), keep_.begin(), keep_.end(), std::back_inserter(extra));
             for (std::size_t from = 0; from < extra.size(); from += batch_size_) {
                 const std::span<const std::string> some(extra.data() + from, std::min(batch_size_, extra.size() - from));
-                report_.tiers.back().removed += tier.erase_many(some);
-                pause_.replaced(current_, some, put_back_);
+                pause_.rewrite(current_, some, put_back_, [&] { report_.tiers.back().removed += tier.erase_many(some); });
             }
         });
         const auto& t = report_.tiers.back();
@@ -95,7 +94,12 @@ private:
                 if (held[j] && held[j]->version > batch_[j].record.version) newer.push_back(batch_[j].key);
                 changed.push_back(std::move(batch_[j]));
             }
-            if (!changed.empty()) pause_.replaced(current_, restore(tier, changed, newer), put_back_);
+            if (!changed.empty()) {
+                std::vector<std::string> keys;
+                keys.reserve(changed.size());
+                for (const auto& e : changed) keys.push_back(e.key);
+                pause_.rewrite(current_, keys, put_back_, [&] { restore(tier, changed, keys, newer); });
+            }
             auto& t = report_.tiers.back();
             t.restored += changed.size();
             t.unchanged += batch_.size() - changed.size();
@@ -106,21 +110,16 @@ private:
     // A tier may refuse to move a key back to an older version (PostgresTier
     // with newer_versions_only): such keys are erased first, and every
     // record written is read back, so a refusal fails loudly, not silently.
-    // Returns the keys written.
     template <class T>
-    static std::vector<std::string> restore(T& tier, const std::vector<Entry>& changed,
-                                            const std::vector<std::string>& newer) {
+    static void restore(T& tier, const std::vector<Entry>& changed, const std::vector<std::string>& keys,
+                        const std::vector<std::string>& newer) {
         if (!newer.empty()) tier.erase_many(std::span<const std::string>(newer));
         tier.store_many(std::span<const Entry>(changed));
-        std::vector<std::string> keys;
-        keys.reserve(changed.size());
-        for (const auto& e : changed) keys.push_back(e.key);
         const auto back = read_many(tier, keys, "rollback");
         for (std::size_t j = 0; j < changed.size(); ++j)
             if (!same_record(back[j], changed[j].record))
                 throw Error(ErrorKind::rejected, std::string(tier.name()), "rollback",
                             "the tier did not take back key '" + keys[j] + "' as captured");
-        return keys;
     }
 
     Set tiers_;
