@@ -20,6 +20,7 @@
 #include <strata/checkpoint/tier_store.hpp>
 #include <strata/strata.hpp>
 #include <thread>
+#include "common/failure.hpp"
 #include "common/temp_dir.hpp"
 #include "common/record_snapshot.hpp"
 
@@ -456,8 +457,27 @@ TEST_F(CheckpointTest, BadIdsAreRefusedBeforeAnythingIsTouched) {
         ckpt.rollback("20000101T000000.000000Z-000001-manual");
         ADD_FAILURE();
     } catch (const strata::Error& e) {
-        EXPECT_EQ(e.kind(), strata::ErrorKind::rejected);
+        EXPECT_EQ(e.kind(), strata::ErrorKind::not_found);
     }
+}
+
+// An unknown id is not_found and an id taken is a conflict, in both stores;
+// the checkpointer passes not_found on and reports no checkpoint for get().
+TEST_F(CheckpointTest, UnknownIdsAreNotFoundAndTakenIdsConflict) {
+    using strata::testing::failure_of;
+    const std::string unknown = "20000101T000000.000000Z-000001-manual";
+    EXPECT_EQ(failure_of([&] { (void)ckpt.verify(unknown); }).first, strata::ErrorKind::not_found);
+    EXPECT_FALSE(ckpt.get(unknown).has_value());
+
+    strata::DirectoryCheckpointStore files{dir.path / "kinds", {.fsync = false}};
+    EXPECT_EQ(failure_of([&] { (void)files.open(unknown); }).first, strata::ErrorKind::not_found);
+    files.begin("x").commit("summary");
+    EXPECT_EQ(failure_of([&] { files.begin("x").commit("summary"); }).first, strata::ErrorKind::conflict);
+
+    strata::TierCheckpointStore in_tier{strata::MemoryTier{}};
+    EXPECT_EQ(failure_of([&] { (void)in_tier.open(unknown); }).first, strata::ErrorKind::not_found);
+    in_tier.begin("x").commit("summary");
+    EXPECT_EQ(failure_of([&] { (void)in_tier.begin("x"); }).first, strata::ErrorKind::conflict);
 }
 
 TEST_F(CheckpointTest, RollbackRefusesAManagerWithOtherTiers) {
@@ -473,7 +493,7 @@ TEST_F(CheckpointTest, RollbackRefusesAManagerWithOtherTiers) {
         c.rollback(info.id);
         ADD_FAILURE();
     } catch (const strata::Error& e) {
-        EXPECT_EQ(e.kind(), strata::ErrorKind::rejected);
+        EXPECT_EQ(e.kind(), strata::ErrorKind::invalid);
     }
     EXPECT_EQ(other.get("mine"), "1");
 }

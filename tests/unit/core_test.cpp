@@ -1,4 +1,4 @@
-// Records, digests, the envelope, keys, globs and the version clock.
+// Records, digests, the envelope, errors, keys, globs and the version clock.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -6,8 +6,11 @@
 #include <strata/core/glob.hpp>
 #include <strata/core/key.hpp>
 #include <strata/core/version_clock.hpp>
+#include <strata/tiers/detail/file_io.hpp>
 #include <thread>
 #include <vector>
+
+#include "common/failure.hpp"
 
 using namespace std::chrono_literals;
 
@@ -109,6 +112,25 @@ TEST(Envelope, RejectsTruncationAndGarbageWithAClearError) {
     bad[64] ^= 1;  // value size no longer matches what inflates
     expect_corrupt(bad, "");
     EXPECT_FALSE(strata::envelope::decode_or_unreadable("junk").intact());
+}
+
+// Only what passes with time is worth retrying.
+TEST(Errors, OnlyUnavailableAndTimeoutAreTransient) {
+    using strata::ErrorKind;
+    for (const auto k : {ErrorKind::unavailable, ErrorKind::timeout})
+        EXPECT_TRUE(strata::Error(k, "t", "op", "").transient()) << strata::to_string(k);
+    for (const auto k : {ErrorKind::corrupt, ErrorKind::rejected, ErrorKind::not_found, ErrorKind::conflict,
+                         ErrorKind::invalid})
+        EXPECT_FALSE(strata::Error(k, "t", "op", "").transient()) << strata::to_string(k);
+}
+
+// FileTier's errno mapping: permission and quota are refusals, a full disk passes.
+TEST(Errors, FileSystemRefusalsAreRejected) {
+    const auto kind_of = [](int err) {
+        return strata::testing::failure_of([err] { strata::file_detail::fail("disk", "store", "/x", err); }).first;
+    };
+    for (const int err : {EACCES, EPERM, EROFS, EDQUOT}) EXPECT_EQ(kind_of(err), strata::ErrorKind::rejected) << err;
+    for (const int err : {ENOSPC, EIO, ENOTDIR}) EXPECT_EQ(kind_of(err), strata::ErrorKind::unavailable) << err;
 }
 
 TEST(Keys, InvalidKeysFailFast) {

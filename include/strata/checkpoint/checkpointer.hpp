@@ -430,7 +430,7 @@ private:
                 if (index() == t.index) same = tier.name() == t.name && T::temperature == t.temperature;
             });
             if (!same)
-                throw Error(ErrorKind::rejected, "checkpoint", "rollback",
+                throw Error(ErrorKind::invalid, "checkpoint", "rollback",
                             "checkpoint '" + info.id + "' holds tier " + std::to_string(t.index) + " ('" + t.name +
                                 "'), which this manager does not have at that index");
         }
@@ -447,7 +447,7 @@ private:
     CheckpointInfo load(const std::string& id, std::string_view op) {
         validate_checkpoint_id(id);
         auto raw = store_.summary(id);
-        if (!raw) throw Error(ErrorKind::rejected, "checkpoint", std::string(op), "no checkpoint '" + id + "'");
+        if (!raw) throw Error(ErrorKind::not_found, "checkpoint", std::string(op), "no checkpoint '" + id + "'");
         return decode(id, *raw, op);
     }
 
@@ -456,7 +456,7 @@ private:
             return load(id, "list");
         } catch (const Error& e) {
             // Damaged, or removed since it was listed.
-            if (e.kind() != ErrorKind::corrupt && e.kind() != ErrorKind::rejected) throw;
+            if (e.kind() != ErrorKind::corrupt && e.kind() != ErrorKind::not_found) throw;
             return std::nullopt;
         }
     }

@@ -82,7 +82,7 @@ public:
             const auto final_path = store_->path_of(id_);
             if (::renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, final_path.c_str(), RENAME_NOREPLACE) != 0) {
                 if (errno == EEXIST)
-                    throw Error(ErrorKind::rejected, name, "commit", "checkpoint '" + id_ + "' already exists");
+                    throw Error(ErrorKind::conflict, name, "commit", "checkpoint '" + id_ + "' already exists");
                 file_detail::fail(name, "commit", final_path, errno);
             }
             done_ = true;
@@ -148,12 +148,12 @@ public:
         }
     }
 
-    // Throws Error{rejected} for an unknown id, Error{corrupt} for a file
+    // Throws Error{not_found} for an unknown id, Error{corrupt} for a file
     // whose footer does not add up.
     Source open(const std::string& id) {
         validate_checkpoint_id(id);
         auto opened = open_file(id, "open");
-        if (!opened) throw Error(ErrorKind::rejected, options_.name, "open", "no checkpoint '" + id + "'");
+        if (!opened) throw Error(ErrorKind::not_found, options_.name, "open", "no checkpoint '" + id + "'");
         return Source(std::move(opened->fd), opened->stream_size, options_.name, path_of(id));
     }
 

@@ -129,14 +129,14 @@ public:
     Sink begin(const std::string& id) {
         validate_checkpoint_id(id);
         if (tier_.fetch(summary_key(id)))
-            throw Error(ErrorKind::rejected, options_.name, "begin", "checkpoint '" + id + "' already exists");
+            throw Error(ErrorKind::conflict, options_.name, "begin", "checkpoint '" + id + "' already exists");
         return Sink(this, id);
     }
 
     Source open(const std::string& id) {
         validate_checkpoint_id(id);
         auto head = load_summary(id);
-        if (!head) throw Error(ErrorKind::rejected, options_.name, "open", "no checkpoint '" + id + "'");
+        if (!head) throw Error(ErrorKind::not_found, options_.name, "open", "no checkpoint '" + id + "'");
         return Source(this, id, checkpoint_detail::get_u64(*head, 0));
     }
 

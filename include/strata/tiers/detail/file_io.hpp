@@ -37,10 +37,10 @@ inline std::string errno_text(int err) {
     return s;
 }
 
-// Permission problems are the caller's to fix (rejected); anything else, a
-// full disk or an I/O error, may pass (unavailable).
+// Permission and quota refusals are the operator's to fix (rejected);
+// anything else, a full disk or an I/O error, may pass (unavailable).
 [[noreturn]] inline void fail(const std::string& tier, const std::string& op, const fs::path& path, int err) {
-    const bool rejected = err == EACCES || err == EPERM || err == EROFS || err == ENAMETOOLONG;
+    const bool rejected = err == EACCES || err == EPERM || err == EROFS || err == EDQUOT || err == ENAMETOOLONG;
     throw Error(rejected ? ErrorKind::rejected : ErrorKind::unavailable, tier, op,
                 path.string() + ": " + errno_text(err));
 }

@@ -55,8 +55,8 @@ public:
         if (::fcntl(fd_, F_OFD_GETLK, &probe) != 0) {
             const int err = errno;
             ::close(fd_);  // no destructor runs for a constructor that throws
-            if (err == EINVAL)
-                throw Error(ErrorKind::rejected, tier_, "open",
+            if (err == EINVAL)  // a setting to change (where the root is), not a refusal
+                throw Error(ErrorKind::invalid, tier_, "open",
                             path_.string() +
                                 ": no open file description locks here (Linux 3.15+ and a filesystem "
                                 "that supports them), which FileTier needs to be safe across processes");
