@@ -1,7 +1,7 @@
-// The S3 tier's internals that need no server: key-to-name mapping, XML
-// reading (entities, malformed and hostile documents), backoff bounds,
-// addressing, what a signed request carries, and the HTTP dates the
-// signing clock learns the server's time from.
+// The S3 tier's internals: key-to-name mapping, XML reading (entities,
+// malformed and hostile documents), error kinds, backoff bounds, addressing,
+// what a signed request carries, and the HTTP dates the signing clock learns
+// the server's time from. All but one test need no server.
 
 #include <gtest/gtest.h>
 
@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "common/failure.hpp"
+#include "integration/s3/support.hpp"
 #include "strata/tiers/s3.hpp"
 
 namespace {
@@ -95,7 +97,7 @@ TEST(S3Errors, MapsCodesToKindsAndRetries) {
     r.status = 404;
     r.body = "<Error><Code>NoSuchBucket</Code></Error>";
     EXPECT_FALSE(retryable(r));
-    EXPECT_EQ(kind_of(r), strata::ErrorKind::rejected);
+    EXPECT_EQ(kind_of(r), strata::ErrorKind::not_found);
     EXPECT_NE(describe(r, "bkt", "http://h", "", 1).find("bucket 'bkt' does not exist"), std::string::npos);
     r.status = 400;
     r.body = "<Error><Code>RequestTimeout</Code></Error>";
@@ -105,12 +107,58 @@ TEST(S3Errors, MapsCodesToKindsAndRetries) {
     r.body = "<html>proxy says no</html>";
     EXPECT_FALSE(retryable(r));
     EXPECT_EQ(error_info(r).code, "AccessDenied");
+    EXPECT_EQ(kind_of(r), strata::ErrorKind::rejected);
     HttpResponse down;
     down.curl = CURLE_COULDNT_CONNECT;
     EXPECT_TRUE(retryable(down));
     EXPECT_EQ(kind_of(down), strata::ErrorKind::unavailable);
     down.curl = CURLE_OPERATION_TIMEDOUT;
     EXPECT_EQ(kind_of(down), strata::ErrorKind::timeout);
+}
+
+// Only refusals by the store are rejected; a missing object, a condition
+// that failed and a bad request each have their own kind.
+TEST(S3Errors, CodesMapToWhatAProgramCanActOn) {
+    using strata::ErrorKind;
+    for (const char* code : {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken",
+                             "AccountProblem", "TooManyBuckets"})
+        EXPECT_EQ(kind_of_code(code, 403), ErrorKind::rejected) << code;
+    for (const char* code : {"NoSuchBucket", "NoSuchKey", "NoSuchUpload"})
+        EXPECT_EQ(kind_of_code(code, 404), ErrorKind::not_found) << code;
+    for (const char* code : {"BucketAlreadyExists", "BucketAlreadyOwnedByYou", "PreconditionFailed"})
+        EXPECT_EQ(kind_of_code(code, 409), ErrorKind::conflict) << code;
+    for (const char* code : {"InvalidArgument", "MalformedXML", "InvalidRequest", "KeyTooLongError", "EntityTooLarge",
+                             "InvalidObjectState", "PermanentRedirect", "AuthorizationHeaderMalformed"})
+        EXPECT_EQ(kind_of_code(code, 400), ErrorKind::invalid) << code;
+    EXPECT_EQ(kind_of_code("SlowDown", 503), ErrorKind::unavailable);
+    EXPECT_EQ(kind_of_code("OperationAborted", 409), ErrorKind::unavailable);  // a concurrent request; it passes
+    EXPECT_EQ(kind_of_code("InternalError", 500), ErrorKind::unavailable);
+    EXPECT_EQ(kind_of_code("RequestTimeout", 400), ErrorKind::timeout);
+    EXPECT_EQ(kind_of_code("NotImplemented", 501), ErrorKind::invalid);  // a 5xx that never passes
+    // Codes this mapping does not know fall back on the status.
+    EXPECT_EQ(kind_of_code("HTTP 502", 502), ErrorKind::unavailable);
+    EXPECT_EQ(kind_of_code("Unknown", 429), ErrorKind::unavailable);
+    EXPECT_EQ(kind_of_code("Unknown", 403), ErrorKind::rejected);
+    EXPECT_EQ(kind_of_code("Unknown", 404), ErrorKind::not_found);
+    EXPECT_EQ(kind_of_code("Unknown", 412), ErrorKind::conflict);
+    EXPECT_EQ(kind_of_code("Unknown", 400), ErrorKind::invalid);
+    // Transience follows the kind: only what passes with time is worth retrying.
+    EXPECT_TRUE(strata::Error(kind_of_code("SlowDown", 503), "s3", "op", "").transient());
+    EXPECT_FALSE(strata::Error(kind_of_code("NoSuchBucket", 404), "s3", "op", "").transient());
+    EXPECT_FALSE(strata::Error(kind_of_code("AccessDenied", 403), "s3", "op", "").transient());
+}
+
+// The same mapping on a real server's answers: a bucket that does not exist
+// is not_found for every call.
+TEST(S3Errors, ServerAnswersCarryTheirKinds) {
+    using strata::ErrorKind;
+    using strata::testing::failure_of;
+    auto o = strata_test::s3::options();
+    o.bucket = "strata-no-such-bucket";
+    strata::S3Tier missing(o);
+    EXPECT_EQ(failure_of([&] { (void)missing.fetch("k"); }).first, ErrorKind::not_found);
+    EXPECT_EQ(failure_of([&] { missing.store("k", strata::make_record("v", 1)); }).first, ErrorKind::not_found);
+    EXPECT_EQ(failure_of([&] { (void)missing.keys("*"); }).first, ErrorKind::not_found);
 }
 
 // A refusal of the request's date is retried (the client re-signs by the

@@ -79,14 +79,47 @@ inline bool tls_untrusted(const HttpResponse& r) noexcept {
     return r.curl == CURLE_PEER_FAILED_VERIFICATION || r.curl == CURLE_SSL_CACERT_BADFILE;
 }
 
+// The kind of an S3 error once retries are spent, from its code, else its
+// HTTP status:
+//   timeout      RequestTimeout
+//   unavailable  throttling and server trouble: SlowDown, InternalError,
+//                OperationAborted (a concurrent request on the same object),
+//                5xx, 429
+//   rejected     credentials, signature (a skewed clock too), permission,
+//                account state, quota: AccessDenied, SignatureDoesNotMatch, ...;
+//                any other 403
+//   not_found    NoSuchBucket, NoSuchKey, ...; any other 404
+//   conflict     BucketAlreadyExists, PreconditionFailed, ...; any other 409, 412
+//   invalid      anything else: InvalidArgument, MalformedXML, an archived
+//                object (InvalidObjectState), another region, NotImplemented
+inline ErrorKind kind_of_code(std::string_view code, long status) {
+    const auto any = [&code](std::initializer_list<std::string_view> codes) {
+        for (const auto c : codes)
+            if (code == c) return true;
+        return false;
+    };
+    if (code == "RequestTimeout") return ErrorKind::timeout;
+    if (any({"SlowDown", "ServiceUnavailable", "InternalError", "OperationAborted"})) return ErrorKind::unavailable;
+    if (any({"AccessDenied", "AccountProblem", "AllAccessDisabled", "InvalidAccessKeyId", "InvalidSecurity",
+             "InvalidToken", "ExpiredToken", "TokenRefreshRequired", "SignatureDoesNotMatch", "RequestTimeTooSkewed",
+             "NotSignedUp", "InvalidPayer", "TooManyBuckets"}))
+        return ErrorKind::rejected;
+    if (any({"NoSuchBucket", "NoSuchKey", "NoSuchUpload", "NoSuchVersion", "NotFound"})) return ErrorKind::not_found;
+    if (any({"BucketAlreadyExists", "BucketAlreadyOwnedByYou", "BucketNotEmpty", "PreconditionFailed",
+             "ConditionalRequestConflict"}))
+        return ErrorKind::conflict;
+    if (code == "NotImplemented") return ErrorKind::invalid;
+    if (status >= 500 || status == 429) return ErrorKind::unavailable;
+    if (status == 403) return ErrorKind::rejected;
+    if (status == 404) return ErrorKind::not_found;
+    if (status == 409 || status == 412) return ErrorKind::conflict;
+    return ErrorKind::invalid;
+}
+
 inline ErrorKind kind_of(const HttpResponse& r) {
     if (tls_untrusted(r)) return ErrorKind::rejected;
     if (transport_failed(r)) return r.curl == CURLE_OPERATION_TIMEDOUT ? ErrorKind::timeout : ErrorKind::unavailable;
-    if (r.status >= 500 || r.status == 429) return ErrorKind::unavailable;
-    const std::string code = error_info(r).code;
-    if (code == "RequestTimeout") return ErrorKind::timeout;
-    if (code == "SlowDown") return ErrorKind::unavailable;
-    return ErrorKind::rejected;
+    return kind_of_code(error_info(r).code, r.status);
 }
 
 // A sentence for the Error: the server's code and message, plus what to do
