@@ -193,4 +193,51 @@ TEST(RedisFailure, PasswordAndAclUserAreSentAndNeverReported) {
     (void)took;
 }
 
+// Error replies by their code: only authentication, ACL permission and the
+// memory limit are refusals; a server busy or loading passes; anything else
+// is a request the server will not take.
+TEST(RedisErrors, RepliesMapToWhatAProgramCanActOn) {
+    using strata::redis_detail::classify_error_reply;
+    for (const char* m : {"NOAUTH Authentication required.", "WRONGPASS invalid username-password pair",
+                          "NOPERM this user has no permissions to run the 'mset' command",
+                          "OOM command not allowed when used memory > 'maxmemory'.", "ERR invalid password"})
+        EXPECT_EQ(classify_error_reply(m), ErrorKind::rejected) << m;
+    for (const char* m : {"LOADING Redis is loading the dataset in memory", "BUSY Redis is busy running a script",
+                          "MASTERDOWN Link with MASTER is down", "READONLY You can't write against a read only replica.",
+                          "MISCONF Redis is configured to save RDB snapshots", "ERR max number of clients reached"})
+        EXPECT_EQ(classify_error_reply(m), ErrorKind::unavailable) << m;
+    for (const char* m : {"WRONGTYPE Operation against a key holding the wrong kind of value", "ERR unknown command 'X'",
+                          "ERR syntax error", "BUSYKEY Target key name already exists.", "NOSCRIPT No matching script"})
+        EXPECT_EQ(classify_error_reply(m), ErrorKind::invalid) << m;
+}
+
+// The same on a live server: its memory limit and an ACL refuse the tier's
+// writes (rejected); a key of another type is a broken contract (invalid).
+TEST(RedisErrors, ServerRefusalsAndBrokenContracts) {
+    rt::Server server;
+    rt::Raw admin(server.port());
+    ASSERT_EQ(strata::redis_detail::text(*admin({"ACL", "SETUSER", "reader", "on", ">pw", "~*", "+@read", "+auth"})),
+              "OK");
+    auto o = rt::options(server.port());
+    o.username = "reader";
+    o.password = "pw";
+    RedisTier reader(o);
+    EXPECT_FALSE(reader.fetch("k"));
+    EXPECT_EQ(failure_of([&] { reader.store("k", record("v")); }).first, ErrorKind::rejected);  // NOPERM
+
+    admin({"RPUSH", "list", "x"});
+    const auto reply = admin({"GET", "list"});
+    EXPECT_EQ(failure_of([&] { strata::redis_detail::check(*reply, "redis", "fetch"); }).first, ErrorKind::invalid);
+
+    RedisTier tier(rt::options(server.port()));
+    tier.store("before", record("v"));
+    ASSERT_EQ(strata::redis_detail::text(*admin({"CONFIG", "SET", "maxmemory-policy", "noeviction"})), "OK");
+    ASSERT_EQ(strata::redis_detail::text(*admin({"CONFIG", "SET", "maxmemory", "1"})), "OK");
+    const auto [kind, took] = failure_of([&] { tier.store("k", record(std::string(4096, 'v'))); });
+    EXPECT_EQ(kind, ErrorKind::rejected);  // OOM: over the configured limit
+    EXPECT_FALSE(strata::Error(kind, "redis", "store", "").transient());
+    (void)took;
+    EXPECT_EQ(tier.fetch("before")->value, "v");  // reads still work
+}
+
 }  // namespace

@@ -88,12 +88,25 @@ private:
 
 inline std::string_view text(const redisReply& r) noexcept { return {r.str ? r.str : "", r.len}; }
 
-// Server error replies whose cause is the server's state, not the request:
-// worth retrying, like a dropped connection.
+// The kind of a server error reply, from its first word (Redis's error code).
+//   unavailable  the server's state, which passes: loading, busy with a script,
+//                a replica or cluster without its primary, a failed snapshot,
+//                no client slots left
+//   rejected     authentication, ACL permission, the maxmemory limit (a quota)
+//   invalid      anything else: a type the tier never writes (WRONGTYPE), a
+//                command or argument the server does not take (ERR, ...)
 inline ErrorKind classify_error_reply(std::string_view message) noexcept {
-    for (std::string_view transient : {"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN"})
-        if (message.starts_with(transient)) return ErrorKind::unavailable;
-    return ErrorKind::rejected;
+    const std::string_view code = message.substr(0, message.find(' '));
+    for (std::string_view passing : {"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "READONLY", "MISCONF",
+                                     "NOREPLICAS", "NOMASTERLINK"})
+        if (code == passing) return ErrorKind::unavailable;
+    for (std::string_view refused : {"NOAUTH", "WRONGPASS", "NOPERM", "OOM"})
+        if (code == refused) return ErrorKind::rejected;
+    // Codes Redis never gave their own word: a password before ACLs, full client slots.
+    for (std::string_view refused : {"ERR invalid password", "ERR AUTH", "ERR Client sent AUTH"})
+        if (message.starts_with(refused)) return ErrorKind::rejected;
+    if (message.starts_with("ERR max number of clients reached")) return ErrorKind::unavailable;
+    return ErrorKind::invalid;
 }
 
 // Throws for an error reply; the server's message names no secrets.
@@ -103,8 +116,9 @@ inline void check(const redisReply& r, std::string_view tier, std::string_view o
                     "server replied: " + std::string(text(r)));
 }
 
+// A reply of a type the command never returns: the server broke its contract.
 [[noreturn]] inline void unexpected(const redisReply& r, std::string_view tier, std::string_view op) {
-    throw Error(ErrorKind::rejected, std::string(tier), std::string(op),
+    throw Error(ErrorKind::invalid, std::string(tier), std::string(op),
                 "unexpected reply of type " + std::to_string(r.type));
 }
 
