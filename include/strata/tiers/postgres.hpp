@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>  // size_t
 #include <cstdint>  // int64_t, uint64_t
+#include <limits>   // numeric_limits
 #include <memory>   // unique_ptr
 #include <mutex>
 #include <optional>
@@ -21,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "strata/core/capabilities.hpp"
 #include "strata/core/glob.hpp"
 #include "strata/core/key.hpp"
 #include "strata/core/tier.hpp"
@@ -61,6 +63,7 @@ struct PostgresOptions {
     std::chrono::milliseconds access_resolution{10'000};
     std::chrono::milliseconds touch_interval{1'000};
     std::size_t touch_max_pending = 65'536;
+    std::string name = "postgres";  // the tier's name in errors and reports
 };
 
 // The warm, durable tier: one PostgreSQL table, one row per key. Every call is
@@ -72,7 +75,7 @@ public:
 
     explicit PostgresTier(PostgresOptions options = {}) : state_(std::make_unique<State>(std::move(options))) {}
 
-    std::string_view name() const noexcept { return "postgres"; }
+    std::string_view name() const noexcept { return state_->options.name; }
 
     const PostgresOptions& options() const noexcept { return state_->options; }
 
@@ -82,29 +85,27 @@ public:
     }
 
     std::vector<std::optional<Record>> fetch_many(std::span<const std::string> keys) {
-        for (const auto& k : keys) validate_key(k);
-        std::vector<std::optional<Record>> out(keys.size());
-        if (keys.empty()) return out;
-        const auto param = key_array(keys);
-        const auto clock_now = Clock::now();
-        const auto now = ns(clock_now);
-        const auto stale = ns(clock_now - state_->options.access_resolution);
-        const pqxx::result rows = run("fetch", [&](pqxx::nontransaction& tx) {
-            return tx.exec_prepared(postgres_detail::stmt::fetch, param, now);
+        return read(keys, "fetch", true);
+    }
+
+    // fetch_many that leaves last_accessed alone (capabilities.hpp): the
+    // same SELECT, without noting the reads.
+    std::vector<std::optional<Record>> peek_many(std::span<const std::string> keys) {
+        return read(keys, "peek_many", false);
+    }
+
+    // Live keys whose version is above `version`: one statement over the
+    // version index.
+    std::vector<std::string> changed_since(std::uint64_t version) {
+        // bigint holds what the manager's clock hands out; a larger bound has nothing above it.
+        if (version >= static_cast<std::uint64_t>(std::numeric_limits<long long>::max())) return {};
+        const auto now = ns(Clock::now());
+        const pqxx::result rows = run("changed_since", [&](pqxx::nontransaction& tx) {
+            return tx.exec_prepared(postgres_detail::stmt::changed, static_cast<long long>(version), now);
         });
-        std::unordered_map<std::string, std::size_t> at;
-        at.reserve(rows.size());
-        for (std::size_t i = 0; i < rows.size(); ++i)
-            at.emplace(key_of(rows[static_cast<pqxx::result::size_type>(i)]), i);
-        std::vector<std::string> seen;  // rows whose last_accessed is stale
-        for (std::size_t i = 0; i < keys.size(); ++i) {
-            const auto it = at.find(keys[i]);
-            if (it == at.end()) continue;
-            const auto row = rows[static_cast<pqxx::result::size_type>(it->second)];
-            out[i] = to_record(row);
-            if (integer(row[6]) < stale) seen.push_back(keys[i]);
-        }
-        note_reads(std::move(seen));
+        std::vector<std::string> out;
+        out.reserve(rows.size());
+        for (const auto& row : rows) out.push_back(key_of(row));
         return out;
     }
 
@@ -226,7 +227,7 @@ private:
     struct State {
         PostgresOptions options;
         postgres_detail::Names names;
-        std::array<std::pair<const char*, std::string>, 9> statements;
+        std::array<std::pair<const char*, std::string>, 10> statements;
         postgres_detail::Pool pool;
         std::atomic<bool> schema_ready{false};
         std::mutex reads_mutex;  // guards the two below only, never across a call
@@ -244,7 +245,7 @@ private:
         if (o.statement_timeout.count() <= 0 || o.connect_timeout.count() <= 0 || o.client_grace.count() < 0)
             throw std::invalid_argument("strata: postgres timeouts must be positive");
         postgres_detail::PoolSettings s;
-        s.tier_name = "postgres";
+        s.tier_name = o.name;
         s.secrets = postgres_detail::conninfo_secrets(o.conninfo);
         s.conninfo = o.conninfo;
         if (o.conninfo.find("connect_timeout") == std::string::npos) {
@@ -273,7 +274,7 @@ private:
         State& s = *state_;
         return s.pool.run(op, [&](postgres_detail::Connection& c) {
             if (!s.schema_ready.load(std::memory_order_acquire)) {
-                postgres_detail::migrate(*c.pq, s.names, "postgres");
+                postgres_detail::migrate(*c.pq, s.names, s.options.name);
                 s.schema_ready.store(true, std::memory_order_release);
             }
             if (!c.prepared) {
@@ -283,6 +284,34 @@ private:
             pqxx::nontransaction tx(*c.pq);
             return f(tx);
         });
+    }
+
+    // One SELECT; `note` marks the rows read for the batched last_accessed update.
+    std::vector<std::optional<Record>> read(std::span<const std::string> keys, const std::string& op, bool note) {
+        for (const auto& k : keys) validate_key(k);
+        std::vector<std::optional<Record>> out(keys.size());
+        if (keys.empty()) return out;
+        const auto param = key_array(keys);
+        const auto clock_now = Clock::now();
+        const auto now = ns(clock_now);
+        const auto stale = ns(clock_now - state_->options.access_resolution);
+        const pqxx::result rows = run(op, [&](pqxx::nontransaction& tx) {
+            return tx.exec_prepared(postgres_detail::stmt::fetch, param, now);
+        });
+        std::unordered_map<std::string, std::size_t> at;
+        at.reserve(rows.size());
+        for (std::size_t i = 0; i < rows.size(); ++i)
+            at.emplace(key_of(rows[static_cast<pqxx::result::size_type>(i)]), i);
+        std::vector<std::string> seen;  // rows whose last_accessed is stale
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+            const auto it = at.find(keys[i]);
+            if (it == at.end()) continue;
+            const auto row = rows[static_cast<pqxx::result::size_type>(it->second)];
+            out[i] = to_record(row);
+            if (note && integer(row[6]) < stale) seen.push_back(keys[i]);
+        }
+        if (note) note_reads(std::move(seen));
+        return out;
     }
 
     void write(const std::string& op, std::span<const Row> input) {
@@ -346,7 +375,8 @@ private:
         } catch (const Error&) {
             names.clear();
         }
-        throw Error(ErrorKind::conflict, "postgres", op, postgres_detail::conflict_detail(std::move(names), kept, rows));
+        throw Error(ErrorKind::conflict, std::string(name()), op,
+                    postgres_detail::conflict_detail(std::move(names), kept, rows));
     }
 
     // Notes keys read; one UPDATE per touch_interval carries them. Batched
@@ -403,9 +433,10 @@ private:
     }
 
     // The first column of a row, a key the server sent as bytea.
-    static std::string key_of(const pqxx::row& row) {
+    std::string key_of(const pqxx::row& row) const {
         auto k = postgres_detail::decode_bytea(view(row[0]));
-        if (!k) throw Error(ErrorKind::corrupt, "postgres", "decode", "the server sent a key not in bytea hex form");
+        if (!k)
+            throw Error(ErrorKind::corrupt, std::string(name()), "decode", "the server sent a key not in bytea hex form");
         return std::move(*k);
     }
 
@@ -445,5 +476,6 @@ private:
 };
 
 static_assert(check_tier<PostgresTier>());
+static_assert(check_capabilities<PostgresTier>());
 
 }  // namespace strata

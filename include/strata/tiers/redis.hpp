@@ -13,6 +13,7 @@
 #include <utility>  // move
 #include <vector>
 
+#include "strata/core/capabilities.hpp"
 #include "strata/core/envelope.hpp"
 #include "strata/core/error.hpp"
 #include "strata/core/glob.hpp"
@@ -69,24 +70,43 @@ public:
     // One MGET. A blob that is not an envelope comes back unreadable, so the
     // manager repairs that key and the rest of the batch is unaffected.
     std::vector<std::optional<Record>> fetch_many(std::span<const std::string> keys) {
-        std::vector<std::optional<Record>> out(keys.size());
-        if (keys.empty()) return out;
+        if (keys.empty()) return {};
         const auto full = prefixed(keys);
-        redis_detail::Command cmd("MGET");
-        cmd.reserve(full.size() + 1);
-        for (std::size_t i = 0; i < full.size(); ++i) cmd.arg(full[i]);
+        auto mget = mget_of(full);
         // The connection goes back to the pool before the values are decoded.
-        const redis_detail::Reply reply = state_->pool.borrow("fetch")->run(cmd, "fetch");
-        const redisReply& values = redis_detail::array(*reply, name(), "fetch");
-        if (values.elements != keys.size()) redis_detail::unexpected(values, name(), "fetch");
-        const auto now = Clock::now();
-        for (std::size_t i = 0; i < keys.size(); ++i) {
-            const redisReply& v = *values.element[i];
-            if (v.type != REDIS_REPLY_STRING) continue;  // nil: absent, or not a string key
-            Record r = envelope::decode_or_unreadable(redis_detail::text(v));
-            if (!r.expired(now)) out[i] = std::move(r);
+        const redis_detail::Reply reply = state_->pool.borrow("fetch")->run(mget, "fetch");
+        return decode_values(*reply, keys.size(), "fetch");
+    }
+
+    // fetch_many that leaves Redis's idle times (LRU/LFU data) alone, for
+    // tools (capabilities.hpp): CLIENT NO-TOUCH ON, MGET, CLIENT NO-TOUCH OFF
+    // in one round trip. NO-TOUCH came with Redis 7.2. Before it no command
+    // returns a value without resetting the key's idle time (DUMP, GETRANGE,
+    // STRLEN, COPY and GET inside a Lua script all reset it; EXISTS, TYPE,
+    // PTTL, OBJECT and MEMORY USAGE leave it, and return no value), so on an
+    // older server, or where ACLs refuse CLIENT NO-TOUCH, peek_many is one
+    // MGET and the keys it reads look used; stats() says which ("no_touch").
+    std::vector<std::optional<Record>> peek_many(std::span<const std::string> keys) {
+        if (keys.empty()) return {};
+        const auto full = prefixed(keys);
+        auto mget = mget_of(full);
+        redis_detail::Reply values;
+        {
+            auto conn = state_->pool.borrow("peek_many");
+            if (!no_touch(*conn)) {
+                values = conn->run(mget, "peek_many");
+            } else {
+                std::vector<redis_detail::Command> cmds(3);
+                cmds[0].arg("CLIENT").arg("NO-TOUCH").arg("ON");
+                cmds[1] = std::move(mget);
+                cmds[2].arg("CLIENT").arg("NO-TOUCH").arg("OFF");
+                auto replies = conn->pipeline(cmds, "peek_many");
+                // Left on, the connection would let later fetches skip their touch.
+                if (replies[2]->type != REDIS_REPLY_STATUS) conn->discard();
+                values = std::move(replies[1]);
+            }
         }
-        return out;
+        return decode_values(*values, keys.size(), "peek_many");
     }
 
     void store(std::string_view key, const Record& record) {
@@ -211,6 +231,8 @@ public:
         s.keys = total;
         s.details.emplace_back("dbsize", std::to_string(total));
         parse_info(redis_detail::text(*replies[1]), s);
+        const int no_touch = state_->no_touch.load();  // known after the first peek_many
+        s.details.emplace_back("no_touch", no_touch == State::yes ? "yes" : no_touch == State::no ? "no" : "unknown");
         if (!state_->options.key_prefix.empty() && total <= stats_scan_limit) {
             std::unordered_set<std::string> mine;  // SCAN may repeat a key while the server rehashes
             redis_detail::scan(state_->pool, glob_escape(state_->options.key_prefix) + "*", state_->options.scan_count,
@@ -246,7 +268,54 @@ private:
         RedisOptions options;
         redis_detail::Pool pool;
         std::atomic<bool> has_unlink{true};
+        enum : int { unknown, yes, no };
+        std::atomic<int> no_touch{unknown};  // whether the server has CLIENT NO-TOUCH
     };
+
+    // Whether the server has CLIENT NO-TOUCH, asked once per tier with
+    // CLIENT NO-TOUCH OFF, which leaves the session as it was. Refused by an
+    // older server (unknown subcommand), a renamed CLIENT or ACLs (NOPERM): no.
+    bool no_touch(redis_detail::Connection& conn) {
+        int known = state_->no_touch.load();
+        if (known == State::unknown) {
+            redis_detail::Command probe("CLIENT");
+            probe.arg("NO-TOUCH").arg("OFF");
+            const redis_detail::Reply r = conn.run(probe, "peek_many");
+            const auto text = redis_detail::text(*r);
+            bool refused = false;
+            if (r->type == REDIS_REPLY_ERROR)
+                for (std::string_view why : {"ERR unknown subcommand", "ERR Unknown subcommand", "ERR unknown command",
+                                             "NOPERM"})
+                    refused = refused || text.starts_with(why);
+            if (!refused) redis_detail::status(*r, name(), "peek_many");
+            known = refused ? State::no : State::yes;
+            state_->no_touch.store(known);
+        }
+        return known == State::yes;
+    }
+
+    static redis_detail::Command mget_of(const redis_detail::PrefixedKeys& full) {
+        redis_detail::Command cmd("MGET");
+        cmd.reserve(full.size() + 1);
+        for (std::size_t i = 0; i < full.size(); ++i) cmd.arg(full[i]);
+        return cmd;
+    }
+
+    // The records in an MGET reply, in key order; expired ones as absent.
+    std::vector<std::optional<Record>> decode_values(const redisReply& reply, std::size_t count,
+                                                     std::string_view op) const {
+        const redisReply& values = redis_detail::array(reply, name(), op);
+        if (values.elements != count) redis_detail::unexpected(values, name(), op);
+        std::vector<std::optional<Record>> out(count);
+        const auto now = Clock::now();
+        for (std::size_t i = 0; i < count; ++i) {
+            const redisReply& v = *values.element[i];
+            if (v.type != REDIS_REPLY_STRING) continue;  // nil: absent, or not a string key
+            Record r = envelope::decode_or_unreadable(redis_detail::text(v));
+            if (!r.expired(now)) out[i] = std::move(r);
+        }
+        return out;
+    }
 
     static long long remaining_ms(Clock::time_point expires_at, Clock::time_point now) {
         if (expires_at <= now) return 0;
@@ -293,5 +362,6 @@ private:
 };
 
 static_assert(check_tier<RedisTier>());
+static_assert(check_capabilities<RedisTier>());
 
 }  // namespace strata

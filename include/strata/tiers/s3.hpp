@@ -14,6 +14,7 @@
 #include <utility>  // move
 #include <vector>
 
+#include "strata/core/capabilities.hpp"
 #include "strata/core/envelope.hpp"
 #include "strata/core/glob.hpp"
 #include "strata/core/key.hpp"
@@ -44,7 +45,7 @@ public:
             throw std::invalid_argument("strata: S3Options::prefix leaves no room for object names");
     }
 
-    std::string_view name() const noexcept { return s3_detail::Client::tier_name; }
+    std::string_view name() const noexcept { return client_->tier_name(); }
     const S3Options& options() const noexcept { return client_->options(); }
 
     std::optional<Record> fetch(std::string_view key) {
@@ -104,14 +105,13 @@ public:
     }
 
     std::vector<std::optional<Record>> fetch_many(std::span<const std::string> keys) {
-        std::vector<s3_detail::S3Request> reqs;
-        reqs.reserve(keys.size());
-        for (const auto& k : keys) reqs.push_back(request("GET", object_name(k)));
-        auto responses = client_->execute(reqs, "fetch_many");
-        std::vector<std::optional<Record>> out;
-        out.reserve(keys.size());
-        for (std::size_t i = 0; i < keys.size(); ++i) out.push_back(read(std::move(responses[i]), keys[i], "fetch_many"));
-        return out;
+        return read_many(keys, "fetch_many");
+    }
+
+    // S3 keeps no access times, so a fetch already leaves nothing behind;
+    // declared so tools know they may read freely (capabilities.hpp).
+    std::vector<std::optional<Record>> peek_many(std::span<const std::string> keys) {
+        return read_many(keys, "peek_many");
     }
 
     void store_many(std::span<const Entry> entries) {
@@ -171,6 +171,18 @@ public:
     }
 
 private:
+    // GETs in parallel, results in input order.
+    std::vector<std::optional<Record>> read_many(std::span<const std::string> keys, std::string_view op) {
+        std::vector<s3_detail::S3Request> reqs;
+        reqs.reserve(keys.size());
+        for (const auto& k : keys) reqs.push_back(request("GET", object_name(k)));
+        auto responses = client_->execute(reqs, op);
+        std::vector<std::optional<Record>> out;
+        out.reserve(keys.size());
+        for (std::size_t i = 0; i < keys.size(); ++i) out.push_back(read(std::move(responses[i]), keys[i], op));
+        return out;
+    }
+
     // A glob without wildcards names one key: a HEAD answers it.
     std::vector<std::string> exact_key(std::string key) {
         if (key.empty() || key.size() > max_key_size) return {};
@@ -249,5 +261,6 @@ private:
 };
 
 static_assert(check_tier<S3Tier>());
+static_assert(check_capabilities<S3Tier>());
 
 }  // namespace strata

@@ -97,5 +97,38 @@ TEST_F(PostgresManagerTest, TtlReachesPostgres) {
     EXPECT_EQ(mgr.tier<PostgresTier>().sweep_expired(), 1u);
 }
 
+TEST(PostgresNames, EachTierNamesItselfInErrorsAndHealth) {
+    auto orders_options = pgtest::options();
+    auto sessions_options = pgtest::options();
+    orders_options.name = "orders-db";
+    sessions_options.name = "sessions-db";
+    struct Drop {
+        const PostgresOptions& o;
+        ~Drop() { pgtest::drop_table(o); }
+    } drop_orders{orders_options}, drop_sessions{sessions_options};
+    StateManager mgr{NoCache{}, NeverPromote{}, PostgresTier{orders_options}, PostgresTier{sessions_options}};
+    mgr.set("k", "v", at<0>);
+    mgr.set("k", "v", at<1>);
+    {  // the orders table now claims a schema from the future: only that tier refuses
+        pqxx::connection c(orders_options.conninfo);
+        pqxx::nontransaction tx(c);
+        tx.exec_params("UPDATE strata_schema SET version = 99 WHERE table_name = $1", orders_options.table);
+    }
+    PostgresTier reopened{orders_options};
+    try {
+        (void)reopened.fetch("k");
+        FAIL() << "a schema from the future was used";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.tier(), "orders-db");
+        EXPECT_EQ(e.kind(), ErrorKind::rejected);
+        EXPECT_NE(std::string(e.what()).find("strata: orders-db migrate failed"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(PostgresTier{sessions_options}.fetch("k")->value, "v");
+    const auto health = mgr.health();
+    EXPECT_EQ(health[0].name, "orders-db");
+    EXPECT_EQ(health[1].name, "sessions-db");
+    EXPECT_EQ(PostgresTier{pgtest::options()}.name(), "postgres");
+}
+
 }  // namespace
 }  // namespace strata

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -387,6 +388,47 @@ TEST_F(PostgresTierTest, ReadsAreTouchedInBatchesNotPerRead) {
     EXPECT_TRUE(tier.idle_keys(1h).empty());
 }
 
+TEST_F(PostgresTierTest, PeekManyLeavesLastAccessedAlone) {
+    auto o = pgtest::options();
+    o.access_resolution = 1ms;
+    o.touch_interval = 0ms;  // a noted read is written at once
+    auto tier = make(o);
+    tier.store_many(std::vector<Entry>{{"peeked", rec("1")}, {"fetched", rec("2")}});
+    const auto accessed = [&](const std::string& key) {
+        return sql("SELECT last_accessed FROM \"" + o.table + "\" WHERE key = convert_to('" + key + "', 'UTF8')")[0][0]
+            .as<long long>();
+    };
+    const auto written = accessed("peeked");
+    std::this_thread::sleep_for(300ms);
+    const auto peeked = tier.peek_many(V{"peeked", "absent"});
+    ASSERT_TRUE(peeked[0].has_value());
+    EXPECT_EQ(peeked[0]->value, "1");
+    EXPECT_FALSE(peeked[1].has_value());
+    ASSERT_TRUE(tier.fetch_many(V{"fetched"})[0].has_value());
+    EXPECT_EQ(tier.idle_keys(200ms), V{"peeked"});  // flushes whatever reads were noted first
+    EXPECT_EQ(accessed("peeked"), written) << "a peek wrote last_accessed";
+    EXPECT_GT(accessed("fetched"), written);
+}
+
+TEST_F(PostgresTierTest, ChangedSinceIsOneIndexedQueryForLiveNewerRows) {
+    auto o = pgtest::options();
+    auto tier = make(o);
+    std::vector<Entry> entries;
+    for (int v = 1; v <= 2000; ++v) entries.push_back({"k" + std::to_string(v), rec("x", static_cast<std::uint64_t>(v))});
+    entries.push_back({"expired", rec("x", 5000, Clock::now() - 1s)});
+    tier.store_many(entries);
+    EXPECT_EQ(sorted(tier.changed_since(1997)), (V{"k1998", "k1999", "k2000"}));
+    EXPECT_TRUE(tier.changed_since(2000).empty());
+    EXPECT_EQ(tier.changed_since(0).size(), 2000u);
+    EXPECT_TRUE(tier.changed_since(std::numeric_limits<std::uint64_t>::max()).empty());
+    sql("ANALYZE \"" + o.table + "\"");
+    std::string plan;
+    for (const auto& row : sql("EXPLAIN SELECT key FROM \"" + o.table + "\" WHERE version > 1997::bigint AND"
+                               " (expires_at IS NULL OR expires_at > 0)"))
+        plan += std::string(row[0].c_str()) + "\n";
+    EXPECT_NE(plan.find(o.table + "_version_idx"), std::string::npos) << plan;
+}
+
 TEST_F(PostgresTierTest, SchemaIsCreatedAndVersioned) {
     auto o = pgtest::options();
     auto tier = make(o);
@@ -405,6 +447,9 @@ TEST_F(PostgresTierTest, SchemaIsCreatedAndVersioned) {
         {"version", "bigint"}};
     EXPECT_EQ(types, want);
     EXPECT_EQ(sql("SELECT count(*) FROM pg_indexes WHERE tablename = '" + o.table + "' AND indexdef LIKE '%expires_at%'")[0][0]
+                  .as<int>(),
+              1);
+    EXPECT_EQ(sql("SELECT count(*) FROM pg_indexes WHERE tablename = '" + o.table + "' AND indexdef LIKE '%(version)%'")[0][0]
                   .as<int>(),
               1);
     EXPECT_EQ(sql("SELECT size FROM \"" + o.table + "\"")[0][0].as<int>(), 1);
@@ -435,7 +480,8 @@ TEST_F(PostgresTierTest, MigratesAVersionOneTable) {
     EXPECT_EQ(got->value, old.value);
     EXPECT_TRUE(got->intact());
     EXPECT_EQ(got->updated_at, old.updated_at);
-    EXPECT_EQ(sql("SELECT version FROM strata_schema WHERE table_name = '" + o.table + "'")[0][0].as<int>(), 2);
+    EXPECT_EQ(sql("SELECT version FROM strata_schema WHERE table_name = '" + o.table + "'")[0][0].as<int>(),
+              postgres_detail::schema_version);
     EXPECT_EQ(sql("SELECT size FROM \"" + o.table + "\"")[0][0].as<int>(), static_cast<int>(old.value.size()));
     EXPECT_EQ(tier.idle_keys(0ms), V{"old"});  // last_accessed was filled in
 }

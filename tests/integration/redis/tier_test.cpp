@@ -1,9 +1,14 @@
 // RedisTier against the real redis-server of the CTest fixture.
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>  // sockaddr_in
+#include <sys/socket.h>
+#include <unistd.h>  // close
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -376,6 +381,156 @@ TEST(RedisTier, IdleKeysFollowReadsAndWrites) {
     ASSERT_TRUE(tier.fetch("read-later"));
     tier.store("written-now", record("w"));
     EXPECT_EQ(tier.idle_keys(2s), std::vector<std::string>{"untouched"});
+}
+
+// Redis 7.2+ (CLIENT NO-TOUCH) stands in here for the test machine's older
+// server: just enough RESP for peek_many and fetch_many, one connection at a
+// time, noting each command and whether NO-TOUCH was on when an MGET ran.
+class NoTouchServer {
+public:
+    explicit NoTouchServer(std::map<std::string, std::string> values) : values_(std::move(values)) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof addr;
+        if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(fd_, 4) != 0 ||
+            ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+            throw std::runtime_error("NoTouchServer: cannot listen");
+        port_ = ntohs(addr.sin_port);
+        thread_ = std::thread([this] {
+            for (int c; (c = ::accept(fd_, nullptr, nullptr)) >= 0; ::close(c)) serve(c);
+        });
+    }
+    ~NoTouchServer() {
+        ::shutdown(fd_, SHUT_RDWR);
+        ::close(fd_);
+        thread_.join();
+    }
+    int port() const { return port_; }
+    std::vector<std::string> seen() {
+        std::lock_guard lock(mutex_);
+        return seen_;
+    }
+
+private:
+    void serve(int c) {
+        std::string in;
+        bool no_touch = false;
+        for (;;) {
+            std::vector<std::string> args;
+            if (!read_command(c, in, args)) return;
+            std::string reply, note = args[0];
+            if (args[0] == "CLIENT" && args.size() == 3 && args[1] == "NO-TOUCH") {
+                no_touch = args[2] == "ON";
+                note += " NO-TOUCH " + args[2];
+                reply = "+OK\r\n";
+            } else if (args[0] == "MGET") {
+                note += no_touch ? " untouched" : " touched";
+                reply = "*" + std::to_string(args.size() - 1) + "\r\n";
+                for (std::size_t i = 1; i < args.size(); ++i) {
+                    const auto it = values_.find(args[i]);
+                    reply += it == values_.end() ? "$-1\r\n"
+                                                 : "$" + std::to_string(it->second.size()) + "\r\n" + it->second + "\r\n";
+                }
+            } else {
+                reply = "-ERR unknown command\r\n";
+            }
+            {
+                std::lock_guard lock(mutex_);
+                seen_.push_back(note);
+            }
+            if (::send(c, reply.data(), reply.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(reply.size())) return;
+        }
+    }
+
+    // One RESP array of bulk strings, as hiredis sends every command.
+    static bool read_command(int c, std::string& in, std::vector<std::string>& args) {
+        std::size_t at = 0;
+        const auto line = [&](std::string& out) {
+            for (;;) {
+                if (const auto end = in.find("\r\n", at); end != std::string::npos) {
+                    out = in.substr(at, end - at);
+                    at = end + 2;
+                    return true;
+                }
+                if (!more(c, in)) return false;
+            }
+        };
+        std::string head;
+        if (!line(head) || head.empty() || head[0] != '*') return false;
+        for (int n = std::stoi(head.substr(1)); n > 0; --n) {
+            if (!line(head) || head.empty() || head[0] != '$') return false;
+            const auto size = std::stoul(head.substr(1));
+            while (in.size() < at + size + 2)
+                if (!more(c, in)) return false;
+            args.push_back(in.substr(at, size));
+            at += size + 2;
+        }
+        in.erase(0, at);
+        return true;
+    }
+    static bool more(int c, std::string& in) {
+        char buf[4096];
+        const auto n = ::recv(c, buf, sizeof buf, 0);
+        if (n <= 0) return false;
+        in.append(buf, static_cast<std::size_t>(n));
+        return true;
+    }
+
+    std::map<std::string, std::string> values_;
+    int fd_ = -1;
+    int port_ = 0;
+    std::thread thread_;
+    std::mutex mutex_;
+    std::vector<std::string> seen_;
+};
+
+TEST(RedisTier, PeekManyReadsWithNoTouchOnAndLeavesItOff) {
+    const auto r = record("peeked", 4);
+    NoTouchServer server({{"p:k", strata::envelope::encode(r)}});
+    auto o = rt::options(server.port(), "p:");
+    o.pool_size = 1;  // one connection, so a NO-TOUCH left on would show in the next fetch
+    RedisTier tier(o);
+    const std::vector<std::string> keys{"k", "absent"};
+    const auto peeked = tier.peek_many(keys);
+    ASSERT_TRUE(peeked[0]);
+    expect_same(*peeked[0], r);
+    EXPECT_FALSE(peeked[1]);
+    ASSERT_TRUE(tier.peek_many(keys)[0]);
+    ASSERT_TRUE(tier.fetch_many(keys)[0]);
+    // Asked once (OFF changes nothing), then ON, MGET, OFF in one round trip per peek.
+    EXPECT_EQ(server.seen(), (std::vector<std::string>{"CLIENT NO-TOUCH OFF", "CLIENT NO-TOUCH ON", "MGET untouched",
+                                                       "CLIENT NO-TOUCH OFF", "CLIENT NO-TOUCH ON", "MGET untouched",
+                                                       "CLIENT NO-TOUCH OFF", "MGET touched"}));
+}
+
+// The test server is older than 7.2, where no command reads a value without
+// resetting its idle time: there peek_many must say so and still read right.
+TEST(RedisTier, PeekManyWithoutNoTouchReadsLikeFetchMany) {
+    RedisTier tier(rt::options());
+    tier.store("a", record("first", 3));
+    tier.store("gone", record("x", 1, Clock::now() + 30ms));
+    std::this_thread::sleep_for(60ms);
+    rt::Raw raw;
+    raw({"SET", tier.options().key_prefix + "junk", "not an envelope"});
+    const std::vector<std::string> keys{"junk", "a", "gone", "absent"};
+    const auto peeked = tier.peek_many(keys);
+    const auto fetched = tier.fetch_many(keys);
+    ASSERT_EQ(peeked.size(), 4u);
+    ASSERT_TRUE(peeked[0] && peeked[1]);
+    EXPECT_FALSE(peeked[0]->intact());  // unreadable, for the manager to repair
+    expect_same(*peeked[1], *fetched[1]);
+    EXPECT_FALSE(peeked[2]);
+    EXPECT_FALSE(peeked[3]);
+    const auto details = tier.stats().details;
+    std::string version, no_touch;
+    for (const auto& [k, v] : details) {
+        if (k == "redis_version") version = v;
+        if (k == "no_touch") no_touch = v;
+    }
+    const int major = std::stoi(version), minor = std::stoi(version.substr(version.find('.') + 1));
+    EXPECT_EQ(no_touch, major > 7 || (major == 7 && minor >= 2) ? "yes" : "no") << "server " << version;
 }
 
 TEST(RedisTier, MovedTierKeepsWorking) {

@@ -180,6 +180,31 @@ TEST(S3Tier, MissingBucketIsAClearRejection) {
     EXPECT_FALSE(tier.ping());
 }
 
+TEST(S3Tier, ErrorsCarryTheNameFromTheOptions) {
+    auto o = options();
+    o.bucket = "strata-no-such-bucket";
+    o.name = "archive";
+    S3Tier tier(o);
+    EXPECT_EQ(tier.name(), "archive");
+    const Error e = error_from([&] { (void)tier.fetch("k"); });
+    EXPECT_EQ(e.tier(), "archive");
+    EXPECT_NE(std::string(e.what()).find("strata: archive fetch"), std::string::npos) << e.what();
+    EXPECT_EQ(S3Tier(options()).name(), "s3");
+}
+
+TEST(S3Tier, PeekManyReadsWhatFetchManyReads) {
+    S3Tier tier(options());
+    tier.store("a", rec("first", 3));
+    tier.store("b", rec("second", 4));
+    const std::vector<std::string> keys{"b", "absent", "a"};
+    const auto peeked = tier.peek_many(keys);
+    ASSERT_EQ(peeked.size(), 3u);
+    EXPECT_EQ(peeked[0]->value, "second");
+    EXPECT_FALSE(peeked[1]);
+    EXPECT_EQ(peeked[2]->version, 3u);
+    EXPECT_EQ(tier.fetch_many(keys)[0]->value, peeked[0]->value);
+}
+
 TEST(S3Tier, TransientFailuresAreRetried) {
     auto o = options();
     o.retries.base_backoff = 10ms;

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "integration/postgres/pg_env.hpp"
@@ -89,6 +90,55 @@ TEST_F(StackCheckpointTest, RollbackRestoresBothTiersExactly) {
     expect_same(snapshot(postgres()), pg_before);  // older versions went back in despite newer_versions_only
     EXPECT_EQ(mgr.get("order:1"), "state 1");
     EXPECT_EQ(mgr.get("order:new:3"), std::nullopt);
+}
+
+// A capture reads through peek_many: PostgreSQL's last_accessed never moves,
+// and Redis's idle times stay where the server offers CLIENT NO-TOUCH (7.2+).
+TEST(StackCheckpoint, ACaptureLeavesAccessBookkeepingAlone) {
+    auto pg = strata::pgtest::options();
+    pg.access_resolution = std::chrono::milliseconds{1};
+    pg.touch_interval = std::chrono::milliseconds{0};  // a noted read is written at once
+    struct Drop {
+        const strata::PostgresOptions& o;
+        ~Drop() { strata::pgtest::drop_table(o); }
+    } drop{pg};
+    TempDir dir;
+    Manager mgr{strata::LruCache{1000}, strata::AccessCountPromotion{1, std::chrono::minutes{5}},
+                strata::RedisTier{rt::options()}, strata::PostgresTier{pg}};
+    strata::Checkpointer ckpt{mgr, strata::DirectoryCheckpointStore{dir.path, {.fsync = false}}};
+    mgr.set_many(std::vector<std::pair<std::string, std::string>>{{"a", "1"}, {"b", "2"}, {"c", "3"}});
+    const auto last_accessed = [&] {
+        pqxx::connection c(pg.conninfo);
+        pqxx::nontransaction tx(c);
+        std::vector<long long> out;
+        for (const auto& row : tx.exec("SELECT last_accessed FROM \"" + pg.table + "\" ORDER BY key"))
+            out.push_back(row[0].as<long long>());
+        return out;
+    };
+    const auto before = last_accessed();
+    ASSERT_EQ(before.size(), 3u);
+    std::this_thread::sleep_for(std::chrono::milliseconds{2100});  // OBJECT IDLETIME counts whole seconds
+
+    EXPECT_EQ(ckpt.create().key_count, 6u);  // three keys in each tier
+    (void)mgr.tier<strata::PostgresTier>().idle_keys(std::chrono::hours{1});  // flushes noted reads, if any
+    EXPECT_EQ(last_accessed(), before) << "the capture wrote last_accessed";
+
+    auto& redis = mgr.tier<strata::RedisTier>();
+    std::string no_touch;
+    for (const auto& [k, v] : redis.stats().details)
+        if (k == "no_touch") no_touch = v;
+    if (no_touch == "yes") {
+        EXPECT_EQ(redis.idle_keys(std::chrono::seconds{2}), (std::vector<std::string>{"a", "b", "c"}))
+            << "the capture reset Redis idle times";
+    } else {
+        EXPECT_EQ(no_touch, "no");
+        EXPECT_TRUE(redis.idle_keys(std::chrono::seconds{2}).empty())
+            << "without NO-TOUCH a capture must read (and so touch) every key";
+    }
+    // The control: an ordinary read does move last_accessed.
+    ASSERT_TRUE(mgr.tier<strata::PostgresTier>().fetch("a"));
+    (void)mgr.tier<strata::PostgresTier>().idle_keys(std::chrono::hours{1});
+    EXPECT_GT(last_accessed()[0], before[0]);
 }
 
 TEST_F(StackCheckpointTest, WarmOnlyCaptureBypassesCacheAndPromotion) {

@@ -12,9 +12,9 @@
 namespace strata::postgres_detail {
 
 // Version 1 is the row itself; version 2 adds the bookkeeping columns and the
-// expiry index. Each step is idempotent (IF NOT EXISTS), so a half-applied or
-// unrecorded schema converges too.
-inline constexpr int schema_version = 2;
+// expiry index; version 3 the version index (changed_since). Each step is
+// idempotent (IF NOT EXISTS), so a half-applied or unrecorded schema converges too.
+inline constexpr int schema_version = 3;
 
 // One advisory lock for every strata migration in a database: it also guards
 // the creation of the shared strata_schema table. "strata" in ASCII.
@@ -30,6 +30,7 @@ struct Names {
     std::string raw;
     std::string table;
     std::string expiry_index;
+    std::string version_index;
 
     explicit Names(std::string_view name) : raw(name) {
         if (name.empty() || name.size() > max_table_name)
@@ -44,6 +45,7 @@ struct Names {
         }
         table = '"' + raw + '"';
         expiry_index = '"' + raw + "_expires_idx\"";
+        version_index = '"' + raw + "_version_idx\"";
     }
 };
 
@@ -57,6 +59,10 @@ inline std::string migration_step(int step, const Names& n) {
         return "CREATE TABLE IF NOT EXISTS " + t +
                " (key bytea PRIMARY KEY, value bytea NOT NULL, version bigint NOT NULL,"
                " checksum bytea NOT NULL, updated_at bigint NOT NULL, expires_at bigint) WITH (fillfactor = 90)";
+    if (step == 3)
+        // changed_since: an incremental backup reads the few rows newer than
+        // its base, not the table.
+        return "CREATE INDEX IF NOT EXISTS " + n.version_index + " ON " + t + " (version)";
     // Times are nanoseconds since the Unix epoch, exactly as the record holds
     // them (timestamptz would round to microseconds).
     return "ALTER TABLE " + t +

@@ -24,12 +24,13 @@ inline constexpr const char* idle = "strata_idle";
 inline constexpr const char* sweep = "strata_sweep";
 inline constexpr const char* stats = "strata_stats";
 inline constexpr const char* newer = "strata_newer";
+inline constexpr const char* changed = "strata_changed";
 }  // namespace stmt
 
 // Rows a sweep deletes per statement, so it never holds many row locks long.
 inline constexpr long long sweep_batch = 10'000;
 
-inline std::array<std::pair<const char*, std::string>, 9> statements(const Names& n, bool newer_versions_only) {
+inline std::array<std::pair<const char*, std::string>, 10> statements(const Names& n, bool newer_versions_only) {
     const std::string& t = n.table;
     const std::string live = "(expires_at IS NULL OR expires_at > $2)";
     // A batch upsert over unnest(): one statement for any number of rows.
@@ -74,6 +75,8 @@ inline std::array<std::pair<const char*, std::string>, 9> statements(const Names
         // row holds a newer version: what a conflicting store left alone.
         {stmt::newer, "SELECT s.k FROM unnest($1::bytea[], $2::bigint[]) AS s(k, ver) JOIN " + t +
                           " AS t ON t.key = s.k WHERE t.version > s.ver AND (t.expires_at IS NULL OR t.expires_at > $3)"},
+        // Live keys whose version is above $1, found through the version index.
+        {stmt::changed, "SELECT key FROM " + t + " WHERE version > $1::bigint AND " + live},
     }};
 }
 

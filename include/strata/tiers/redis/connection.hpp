@@ -85,6 +85,10 @@ public:
         return ::poll(&p, 1, 0) == 0;
     }
 
+    // Keeps the pool from lending it again: a command changed the session
+    // (CLIENT NO-TOUCH) and undoing it failed.
+    void discard() noexcept { broken_ = true; }
+
     // One command, one round trip. Error replies are returned, not thrown.
     Reply run(Command& cmd, std::string_view op) {
         errno = 0;

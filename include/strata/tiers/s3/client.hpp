@@ -56,8 +56,6 @@ inline std::string content_md5(std::string_view body) {
 
 class Client {
 public:
-    static constexpr std::string_view tier_name = "s3";
-
     explicit Client(const S3Options& options)
         : options_(resolve_options(options)), pool_(std::make_unique<SessionPool>()) {
         curl_global_init_once();
@@ -113,14 +111,16 @@ public:
         return std::move(execute(std::span<const S3Request>(&req, 1), op).front());
     }
 
+    std::string_view tier_name() const noexcept { return options_.name; }
+
     [[noreturn]] void fail(std::string_view op, const HttpResponse& r, std::string_view key,
                            std::size_t attempts = 1) const {
-        throw Error(kind_of(r), std::string(tier_name), std::string(op),
+        throw Error(kind_of(r), options_.name, std::string(op),
                     describe(r, options_.bucket, options_.endpoint, strip_prefix(key), attempts));
     }
 
     [[noreturn]] void corrupt(std::string_view op, const std::string& why) const {
-        throw Error(ErrorKind::corrupt, std::string(tier_name), std::string(op), why);
+        throw Error(ErrorKind::corrupt, options_.name, std::string(op), why);
     }
 
     std::string_view strip_prefix(std::string_view full_key) const noexcept {
@@ -158,7 +158,7 @@ public:
         }
         for (const auto& c : root.children)
             if (c.name == "Error")
-                throw Error(ErrorKind::rejected, std::string(tier_name), std::string(op),
+                throw Error(ErrorKind::rejected, options_.name, std::string(op),
                             "cannot delete key '" + std::string(strip_prefix(c.child_text("Key").value_or(""))) +
                                 "' (" + c.child_text("Code").value_or("?") + ": " + c.child_text("Message").value_or("") +
                                 ")");

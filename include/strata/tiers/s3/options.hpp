@@ -47,6 +47,7 @@ struct S3Options {
     // hashed name: S3 allows 1024 bytes; servers that keep each object in a
     // file (s3rver) need names under the file system's 255.
     std::size_t max_name_size = 1024;
+    std::string name = "s3";  // the tier's name in errors and reports
 };
 
 namespace s3_detail {
