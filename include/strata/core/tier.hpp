@@ -87,6 +87,8 @@ concept tier_has_ping = requires(T& t) {
 // - batch calls are one round trip where the backend allows it, and return
 //   results in the order of their input;
 // - failures throw strata::Error naming the tier, operation and kind.
+// Optional members (peek_many, idle_keys, sweep_expired, changed_since) are
+// declared in core/capabilities.hpp.
 template <class T>
 concept Tier = std::move_constructible<T> && detail::tier_has_temperature<T> && detail::tier_has_durable<T> &&
                detail::tier_has_name<T> && detail::tier_has_fetch<T> && detail::tier_has_store<T> &&
