@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/failure.hpp"
 #include "integration/postgres/pg_env.hpp"
 
 // Read by LeakSanitizer (sanitizer builds) at startup. libpqxx 6.4 leaks the
@@ -172,6 +173,67 @@ TEST(PostgresFailure, AFrozenServerTimesOutInBoundedTime) {
     expect_all_there(tier, entries);
     tier.store("thawed", make_record("yes", 1));
     EXPECT_TRUE(tier.fetch("thawed").has_value());
+}
+
+// SQLSTATEs by what a program can do about them: only authentication,
+// permission and configured limits are refusals; a serialization failure or
+// deadlock is worth running again, not a conflict with a newer version.
+TEST(PostgresErrors, SqlstatesMapToWhatAProgramCanActOn) {
+    using postgres_detail::kind_of_sqlstate;
+    for (const char* s : {"28000", "28P01", "42501", "53400"}) EXPECT_EQ(kind_of_sqlstate(s), ErrorKind::rejected) << s;
+    for (const char* s : {"08006", "53300", "53100", "53200", "40001", "40P01", "57P01", "57P03", "25006", "58030", ""})
+        EXPECT_EQ(kind_of_sqlstate(s), ErrorKind::unavailable) << s;
+    for (const char* s : {"57014", "55P03", "40003"}) EXPECT_EQ(kind_of_sqlstate(s), ErrorKind::timeout) << s;
+    for (const char* s : {"3D000", "42P01"}) EXPECT_EQ(kind_of_sqlstate(s), ErrorKind::not_found) << s;
+    for (const char* s : {"42P07", "42710"}) EXPECT_EQ(kind_of_sqlstate(s), ErrorKind::conflict) << s;
+    for (const char* s : {"XX001", "XX002"}) EXPECT_EQ(kind_of_sqlstate(s), ErrorKind::corrupt) << s;
+    for (const char* s : {"23505", "23514", "22001", "22P02", "42601", "42703", "0A000", "40002", "54000"})
+        EXPECT_EQ(kind_of_sqlstate(s), ErrorKind::invalid) << s;
+    // libpqxx 6 drops some SQLSTATEs; the exception's type still gives the class.
+    EXPECT_EQ(postgres_detail::sqlstate_of(pqxx::insufficient_privilege("denied")), "42501");
+    EXPECT_EQ(postgres_detail::sqlstate_of(pqxx::sql_error("e", "q", "23514")), "23514");
+    EXPECT_TRUE(Error(kind_of_sqlstate("40P01"), "postgres", "store", "").transient());
+    EXPECT_FALSE(Error(kind_of_sqlstate("23514"), "postgres", "store", "").transient());
+}
+
+// Refusals at connect time carry no SQLSTATE: the server's words decide.
+TEST(PostgresErrors, ConnectRefusalsAreRejected) {
+    using postgres_detail::kind_of_connect_failure;
+    const std::string at = "connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  ";
+    EXPECT_EQ(kind_of_connect_failure(at + "password authentication failed for user \"u\""), ErrorKind::rejected);
+    EXPECT_EQ(kind_of_connect_failure(at + "role \"u\" does not exist"), ErrorKind::rejected);
+    EXPECT_EQ(kind_of_connect_failure(at + "no pg_hba.conf entry for host \"10.0.0.1\""), ErrorKind::rejected);
+    EXPECT_EQ(kind_of_connect_failure(at + "permission denied for database \"d\""), ErrorKind::rejected);
+    EXPECT_EQ(kind_of_connect_failure(at + "database \"d\" does not exist"), ErrorKind::not_found);
+    EXPECT_EQ(kind_of_connect_failure(at + "the database system is starting up"), ErrorKind::unavailable);
+    EXPECT_EQ(kind_of_connect_failure("connection to server at \"127.0.0.1\", port 1 failed: Connection refused"),
+              ErrorKind::unavailable);
+}
+
+// The same against the server: an unknown role and a role without rights are
+// refused, an unknown database is not found.
+TEST(PostgresErrors, ServerRefusalsCarryTheirKinds) {
+    const auto kind_of = [](const PostgresOptions& o) {
+        return testing::failure_of([&] { (void)PostgresTier(o).fetch("k"); }).first;
+    };
+    auto owner = pgtest::options();
+    PostgresTier(owner).store("k", make_record("v", 1));  // the table exists, owned by the test's role
+
+    auto o = owner;
+    o.conninfo += " user=strata_no_such_role";
+    EXPECT_EQ(kind_of(o), ErrorKind::rejected);
+    o = owner;
+    o.conninfo += " dbname=strata_no_such_db";
+    EXPECT_EQ(kind_of(o), ErrorKind::not_found);
+
+    const std::string role = "strata_limited_" + std::to_string(::getpid());
+    pqxx::connection admin(owner.conninfo);
+    pqxx::nontransaction(admin).exec("CREATE ROLE " + role + " LOGIN");
+    o = owner;
+    o.conninfo += " user=" + role;
+    EXPECT_EQ(kind_of(o), ErrorKind::rejected);  // 42501: no rights on the tier's tables
+    pqxx::nontransaction(admin).exec("DROP ROLE " + role);
+    pgtest::drop_table(owner);
 }
 
 }  // namespace

@@ -114,14 +114,66 @@ inline std::string conflict_detail(std::vector<std::string> names, std::size_t k
     return s;
 }
 
-// The kind of a server error, from its SQLSTATE: what a caller may retry
-// (unavailable, timeout) versus what it must fix (rejected).
+// The kind of a server error, from its SQLSTATE:
+//   timeout      statement or lock timeout (57014, 55P03)
+//   unavailable  what passes: connection (08), resources such as connections,
+//                memory and disk (53, but 53400), a serialization failure or
+//                deadlock whose transaction may simply run again (40), shutdown
+//                and restart (57P01-57P03), a standby's read-only transaction
+//                (25006), an idle session cut (25P03, 57P05), system errors (58)
+//   rejected     authentication (28), permission (42501), a configured limit
+//                the request exceeds (53400)
+//   not_found    the database or the table is gone (3D000, 42P01)
+//   conflict     an object already exists (42P04, 42P06, 42P07, 42710)
+//   corrupt      the server found its data or index damaged (XX001, XX002)
+//   invalid      anything else: data (22), constraints (23), syntax and
+//                schema (42), unsupported features (0A)
+// 40001 and 40P01 are unavailable, not conflict: nothing newer is stored,
+// and the same write succeeds when tried again.
 inline ErrorKind kind_of_sqlstate(std::string_view state) {
-    if (state == "57014" || state == "55P03") return ErrorKind::timeout;  // statement / lock timeout
-    if (state.starts_with("08") || state.starts_with("53") || state.starts_with("40") || state == "57P01" ||
-        state == "57P02" || state == "57P03" || state == "25P03")
-        return ErrorKind::unavailable;  // connection, resources, serialization, shutdown
-    return ErrorKind::rejected;
+    const auto any = [&state](std::initializer_list<std::string_view> states) {
+        for (const auto s : states)
+            if (state == s) return true;
+        return false;
+    };
+    if (state.empty()) return ErrorKind::unavailable;  // libpq's own failure, not the server's verdict
+    if (any({"57014", "55P03"})) return ErrorKind::timeout;
+    if (state == "40003") return ErrorKind::timeout;  // statement completion unknown: it may have applied
+    if (state == "40002") return ErrorKind::invalid;  // a constraint checked at commit
+    if (state.starts_with("28") || any({"42501", "53400"})) return ErrorKind::rejected;
+    if (state.starts_with("08") || state.starts_with("53") || state.starts_with("40") || state.starts_with("58") ||
+        any({"57P01", "57P02", "57P03", "57P05", "25006", "25P03"}))
+        return ErrorKind::unavailable;
+    if (any({"3D000", "42P01"})) return ErrorKind::not_found;
+    if (any({"42P04", "42P06", "42P07", "42710"})) return ErrorKind::conflict;
+    if (any({"XX001", "XX002"})) return ErrorKind::corrupt;
+    return ErrorKind::invalid;
+}
+
+// The SQLSTATE of a server error. libpqxx 6 leaves it out of some exception
+// types (insufficient_privilege, for one); the type then stands for its class.
+inline std::string sqlstate_of(const pqxx::sql_error& e) {
+    if (!e.sqlstate().empty()) return e.sqlstate();
+    if (dynamic_cast<const pqxx::insufficient_privilege*>(&e)) return "42501";
+    if (dynamic_cast<const pqxx::undefined_table*>(&e)) return "42P01";
+    if (dynamic_cast<const pqxx::syntax_error*>(&e)) return "42601";
+    if (dynamic_cast<const pqxx::insufficient_resources*>(&e)) return "53000";
+    if (dynamic_cast<const pqxx::integrity_constraint_violation*>(&e)) return "23000";
+    if (dynamic_cast<const pqxx::data_exception*>(&e)) return "22000";
+    if (dynamic_cast<const pqxx::feature_not_supported*>(&e)) return "0A000";
+    return "";
+}
+
+// A connection refused before any SQLSTATE reaches libpqxx: the server's
+// FATAL message is all there is (in English unless the server's lc_messages
+// says otherwise; then the refusal reads as unavailable).
+inline ErrorKind kind_of_connect_failure(std::string_view message) {
+    const auto has = [&message](std::string_view s) { return message.find(s) != std::string_view::npos; };
+    if (has("authentication failed") || has("no pg_hba.conf entry") || has("password is required") ||
+        has("no password supplied") || has("permission denied") || (has("role \"") && has("does not exist")))
+        return ErrorKind::rejected;
+    if (has("database \"") && has("does not exist")) return ErrorKind::not_found;
+    return ErrorKind::unavailable;
 }
 
 // Call inside a catch block: rethrows the libpqxx exception in flight as
@@ -132,14 +184,14 @@ inline ErrorKind kind_of_sqlstate(std::string_view state) {
     try {
         throw;
     } catch (const pqxx::sql_error& e) {
-        const std::string state = e.sqlstate();
+        const std::string state = sqlstate_of(e);
         throw Error(deadline_fired ? ErrorKind::timeout : kind_of_sqlstate(state), tier, op,
                     clean_message(e.what(), secrets) + (state.empty() ? "" : " [SQLSTATE " + state + "]"));
     } catch (const pqxx::broken_connection& e) {
         const std::string msg = clean_message(e.what(), secrets);
         if (deadline_fired) throw Error(ErrorKind::timeout, tier, op, "no reply before the client deadline; " + msg);
         const bool timed_out = msg.find("timeout expired") != std::string::npos;
-        throw Error(timed_out ? ErrorKind::timeout : ErrorKind::unavailable, tier, op, msg);
+        throw Error(timed_out ? ErrorKind::timeout : kind_of_connect_failure(msg), tier, op, msg);
     } catch (const pqxx::failure& e) {
         // in_doubt_error and friends: the server's state is unknown.
         throw Error(deadline_fired ? ErrorKind::timeout : ErrorKind::unavailable, tier, op,
