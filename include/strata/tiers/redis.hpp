@@ -198,7 +198,7 @@ public:
     // Keys neither read nor written for at least `older_than`, from Redis's
     // OBJECT IDLETIME (one-second resolution; rounded so that a listed key
     // really is that idle). For StateManager::demote_idle. Fails with
-    // `rejected` under an LFU maxmemory-policy, where Redis keeps no idle time.
+    // `invalid` under an LFU maxmemory-policy, where Redis keeps no idle time.
     std::vector<std::string> idle_keys(std::chrono::milliseconds older_than) {
         const std::string& prefix = state_->options.key_prefix;
         std::unordered_set<std::string> seen;

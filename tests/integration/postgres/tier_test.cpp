@@ -338,7 +338,7 @@ TEST_F(PostgresTierTest, AFailedBatchStoresNothing) {
         tier.store_many(batch);
         FAIL() << "the poisoned batch was accepted";
     } catch (const Error& e) {
-        EXPECT_EQ(e.kind(), ErrorKind::rejected);
+        EXPECT_EQ(e.kind(), ErrorKind::invalid);  // a constraint the data breaks: the caller's to fix
         EXPECT_EQ(e.tier(), "postgres");
         EXPECT_NE(std::string(e.what()).find("no_poison"), std::string::npos) << e.what();
     }
@@ -497,7 +497,7 @@ TEST_F(PostgresTierTest, ANewerSchemaIsRefused) {
         (void)newer.fetch("k");
         FAIL() << "a schema from the future was used";
     } catch (const Error& e) {
-        EXPECT_EQ(e.kind(), ErrorKind::rejected);
+        EXPECT_EQ(e.kind(), ErrorKind::invalid);
         EXPECT_NE(std::string(e.what()).find("99"), std::string::npos) << e.what();
     }
 }

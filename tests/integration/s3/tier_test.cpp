@@ -167,16 +167,16 @@ TEST(S3Tier, GarbageObjectIsUnreadableNotFatal) {
     EXPECT_TRUE(got[1]->intact());
 }
 
-TEST(S3Tier, MissingBucketIsAClearRejection) {
+TEST(S3Tier, MissingBucketIsNotFound) {
     auto o = options();
     o.bucket = "strata-no-such-bucket";
     S3Tier tier(o);
     const Error fetch = error_from([&] { (void)tier.fetch("k"); });
-    EXPECT_EQ(fetch.kind(), ErrorKind::rejected);
+    EXPECT_EQ(fetch.kind(), ErrorKind::not_found);
     EXPECT_NE(std::string(fetch.what()).find("bucket 'strata-no-such-bucket' does not exist"), std::string::npos)
         << fetch.what();
-    EXPECT_EQ(error_from([&] { tier.store("k", rec("v")); }).kind(), ErrorKind::rejected);
-    EXPECT_EQ(error_from([&] { (void)tier.keys("*"); }).kind(), ErrorKind::rejected);
+    EXPECT_EQ(error_from([&] { tier.store("k", rec("v")); }).kind(), ErrorKind::not_found);
+    EXPECT_EQ(error_from([&] { (void)tier.keys("*"); }).kind(), ErrorKind::not_found);
     EXPECT_FALSE(tier.ping());
 }
 

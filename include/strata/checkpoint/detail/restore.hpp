@@ -118,7 +118,7 @@ private:
         const auto back = read_many(tier, keys, "rollback");
         for (std::size_t j = 0; j < changed.size(); ++j)
             if (!same_record(back[j], changed[j].record))
-                throw Error(ErrorKind::rejected, std::string(tier.name()), "rollback",
+                throw Error(ErrorKind::invalid, std::string(tier.name()), "rollback",
                             "the tier did not take back key '" + keys[j] + "' as captured");
     }
 

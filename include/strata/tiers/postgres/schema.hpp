@@ -89,8 +89,8 @@ inline void migrate(pqxx::connection& conn, const Names& n, const std::string& t
         "SELECT coalesce((SELECT version FROM strata_schema WHERE table_name = $1), 0), to_regclass($2) IS NOT NULL",
         n.raw, n.table);
     const int current = r[0][1].as<bool>() ? r[0][0].as<int>() : 0;
-    if (current > schema_version)
-        throw Error(ErrorKind::rejected, tier, "migrate",
+    if (current > schema_version)  // the program and the data disagree: no retry or grant fixes it
+        throw Error(ErrorKind::invalid, tier, "migrate",
                     "table " + n.raw + " has schema version " + std::to_string(current) +
                         ", newer than this strata's " + std::to_string(schema_version));
     if (current == schema_version) return;  // the transaction rolls back: nothing to do

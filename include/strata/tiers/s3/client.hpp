@@ -158,7 +158,7 @@ public:
         }
         for (const auto& c : root.children)
             if (c.name == "Error")
-                throw Error(ErrorKind::rejected, options_.name, std::string(op),
+                throw Error(kind_of_code(c.child_text("Code").value_or(""), 0), options_.name, std::string(op),
                             "cannot delete key '" + std::string(strip_prefix(c.child_text("Key").value_or(""))) +
                                 "' (" + c.child_text("Code").value_or("?") + ": " + c.child_text("Message").value_or("") +
                                 ")");
