@@ -167,7 +167,7 @@ public:
     ~RawCurl() { curl_easy_cleanup(h_); }
 
     bool get(const std::string& key) {
-        const auto req = client_.prepare({"GET", prefix_ + strata::s3_detail::encode_key(key), {}, {}, {}});
+        const auto req = client_.prepare({"GET", prefix_ + strata::detail::s3::encode_key(key), {}, {}, {}});
         curl_slist* hdrs = nullptr;
         for (const auto& line : req.headers) hdrs = curl_slist_append(hdrs, line.c_str());
         curl_easy_setopt(h_, CURLOPT_URL, req.url.c_str());
@@ -181,7 +181,7 @@ public:
     }
 
 private:
-    strata::s3_detail::Client client_;
+    strata::detail::s3::Client client_;
     std::string prefix_;
     CURL* h_;
     std::string body_;

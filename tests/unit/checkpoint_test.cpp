@@ -294,10 +294,10 @@ TEST_F(CheckpointTest, ReencodedStreamFailsTheStreamHash) {
     ASSERT_NE(stream, file.substr(0, info.stored_bytes));
     auto forged = info;
     forged.stored_bytes = stream.size();  // stream_hash kept: the forger cannot match it
-    const auto summary = strata::checkpoint_detail::encode_summary(forged);
+    const auto summary = strata::detail::checkpoint::encode_summary(forged);
     std::string footer;
-    strata::checkpoint_detail::put_u64(footer, summary.size());
-    strata::checkpoint_detail::put_u64(footer, stream.size());
+    strata::detail::checkpoint::put_u64(footer, summary.size());
+    strata::detail::checkpoint::put_u64(footer, stream.size());
     footer += "STRCKEND";
     {
         std::ofstream out(path, std::ios::binary | std::ios::trunc);

@@ -127,7 +127,7 @@ TEST(Errors, OnlyUnavailableAndTimeoutAreTransient) {
 // FileTier's errno mapping: permission and quota are refusals, a full disk passes.
 TEST(Errors, FileSystemRefusalsAreRejected) {
     const auto kind_of = [](int err) {
-        return strata::testing::failure_of([err] { strata::file_detail::fail("disk", "store", "/x", err); }).first;
+        return strata::testing::failure_of([err] { strata::detail::file::fail("disk", "store", "/x", err); }).first;
     };
     for (const int err : {EACCES, EPERM, EROFS, EDQUOT}) EXPECT_EQ(kind_of(err), strata::ErrorKind::rejected) << err;
     for (const int err : {ENOSPC, EIO, ENOTDIR}) EXPECT_EQ(kind_of(err), strata::ErrorKind::unavailable) << err;

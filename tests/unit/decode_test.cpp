@@ -316,7 +316,7 @@ namespace {
 using FileManager = strata::StateManager<strata::NoCache, strata::NeverPromote, strata::MemoryTier, strata::FileTier>;
 
 fs::path file_of(FileManager& mgr, std::string_view key) {
-    return mgr.tier<strata::FileTier>().root() / strata::file_detail::encode_key(key);
+    return mgr.tier<strata::FileTier>().root() / strata::detail::file::encode_key(key);
 }
 
 void flip_byte(const fs::path& path, std::size_t at, char mask) {
@@ -360,11 +360,11 @@ TEST(Decode, FileTierSweepsExpiredVersionOneRecords) {
     ASSERT_EQ(expired.size(), strata::envelope::v1_header_size);
     expired.replace(24, 8, std::string("\x01\0\0\0\0\0\0\0", 8));  // 1 ns after the epoch
     expired.replace(32, 32, reinterpret_cast<const char*>(strata::sha256("").data()), 32);
-    std::ofstream(dir.path / strata::file_detail::encode_key("old"), std::ios::binary) << expired;
-    std::ofstream(dir.path / strata::file_detail::encode_key("v1"), std::ios::binary) << v1_plain;
+    std::ofstream(dir.path / strata::detail::file::encode_key("old"), std::ios::binary) << expired;
+    std::ofstream(dir.path / strata::detail::file::encode_key("v1"), std::ios::binary) << v1_plain;
     EXPECT_EQ(tier.keys("*"), (std::vector<std::string>{"live", "v1"}));
     EXPECT_EQ(tier.sweep_expired(), 1u);
-    EXPECT_FALSE(fs::exists(dir.path / strata::file_detail::encode_key("old")));
+    EXPECT_FALSE(fs::exists(dir.path / strata::detail::file::encode_key("old")));
     EXPECT_EQ(tier.fetch("v1")->value, "written by 0.1");
 }
 
@@ -419,7 +419,7 @@ void expect_checkpoint_corrupt(std::string_view stream, const strata::Checkpoint
 // length buffers all of them looking for the rest.
 const std::string& lying_checkpoint() {
     static const std::string stream = [] {
-        using namespace strata::checkpoint_detail;
+        using namespace strata::detail::checkpoint;
         std::string head(magic);
         put_u64(head, format_version);
         put_bytes(head, "cp");

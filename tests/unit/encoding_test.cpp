@@ -112,7 +112,7 @@ TEST(StringHash, StableHashIsFnv1a64) {
 
 TEST(Formats, CheckpointSummaryEscapes) {
     const auto pct = [](std::string_view v) {
-        return strata::detail::percent_encode(v, strata::checkpoint_detail::summary_plain);
+        return strata::detail::percent_encode(v, strata::detail::checkpoint::summary_plain);
     };
     EXPECT_EQ(pct("20240101T000000.000000Z-000001-manual"), "20240101T000000.000000Z-000001-manual");
     EXPECT_EQ(pct("a b/c:%\n"), "a%20b/c:%25%0A");
@@ -120,48 +120,48 @@ TEST(Formats, CheckpointSummaryEscapes) {
 }
 
 TEST(Formats, FileTierPaths) {
-    using strata::file_detail::encode_key;
+    using strata::detail::file::encode_key;
     EXPECT_EQ(encode_key(".a b%"), "%2Ea%20b%25.rec");
     EXPECT_EQ(fingerprint(encode_key(bytes_from(1))),
               "697ae4b06fdf8180c4f484ea6903135258b5f37c1e215fbc36405bfd4ebcfa29");
     std::string long_key;
     for (int i = 0; i < 1024; ++i) long_key += "a.\xff/"[i % 4];
     EXPECT_EQ(fingerprint(encode_key(long_key)), "93890e2ed59f42d130b9bdc5bb287ed6913b012156cf33119f4d0c875080cc59");
-    EXPECT_EQ(strata::file_detail::decode_path(encode_key(long_key)), long_key);
-    EXPECT_EQ(strata::file_detail::decode_path(encode_key(bytes_from(1))), bytes_from(1));
-    EXPECT_FALSE(strata::file_detail::decode_path("a%2e.rec").has_value());  // lower case is not canonical
+    EXPECT_EQ(strata::detail::file::decode_path(encode_key(long_key)), long_key);
+    EXPECT_EQ(strata::detail::file::decode_path(encode_key(bytes_from(1))), bytes_from(1));
+    EXPECT_FALSE(strata::detail::file::decode_path("a%2e.rec").has_value());  // lower case is not canonical
 }
 
 TEST(Formats, S3ObjectNames) {
-    using strata::s3_detail::encode_key;
+    using strata::detail::s3::encode_key;
     const std::string utf8 = "\xc3\xbc\xe6\x97\xa5\xf0\x9f\x98\x80\xc3\x28\xef\xbf\xbf\xed\xa0\x80\xc0\xaf";
     EXPECT_EQ(encode_key("a b/c%~\x7f"), "a%20b%2Fc%25~%7F");
     EXPECT_EQ(fingerprint(encode_key(bytes_from(1)) + encode_key(utf8)),
               "825a7a962432463366fc1c9f399708471ef2d8afe1e64bcd8e696c059826a218");
-    EXPECT_EQ(strata::s3_detail::decode_name(encode_key(bytes_from(1))), bytes_from(1));
-    EXPECT_EQ(strata::s3_detail::decode_name(encode_key(utf8)), utf8);
-    EXPECT_FALSE(strata::s3_detail::decode_name("a%2f").has_value());  // strata writes upper case only
+    EXPECT_EQ(strata::detail::s3::decode_name(encode_key(bytes_from(1))), bytes_from(1));
+    EXPECT_EQ(strata::detail::s3::decode_name(encode_key(utf8)), utf8);
+    EXPECT_FALSE(strata::detail::s3::decode_name("a%2f").has_value());  // strata writes upper case only
 }
 
 TEST(Formats, S3Uris) {
-    using strata::s3_detail::uri_encode;
+    using strata::detail::s3::uri_encode;
     EXPECT_EQ(uri_encode("a/b c~", true), "a/b%20c~");
     EXPECT_EQ(uri_encode("a/b c~", false), "a%2Fb%20c~");
     EXPECT_EQ(fingerprint(uri_encode(all_bytes, true)), "7109eb786d068ccec76c00d2ffe440587caf91f543a2d2c6f4774b288ff92498");
     EXPECT_EQ(fingerprint(uri_encode(all_bytes, false)),
               "c57cfa443e460b93b5bf5e0d4b49dd5d0068139c4195ebc4fee587858ea532c3");
-    EXPECT_EQ(strata::s3_detail::uri_decode(uri_encode(all_bytes, false)), all_bytes);
-    EXPECT_EQ(strata::s3_detail::uri_decode("a%2fb+c", true), "a/b c");
+    EXPECT_EQ(strata::detail::s3::uri_decode(uri_encode(all_bytes, false)), all_bytes);
+    EXPECT_EQ(strata::detail::s3::uri_decode("a%2fb+c", true), "a/b c");
 }
 
 TEST(Formats, PostgresBytea) {
-    const std::string param = strata::postgres_detail::bytea_param(all_bytes);
+    const std::string param = strata::detail::postgres::bytea_param(all_bytes);
     EXPECT_EQ(param.substr(0, 6), "\\x0001");
     EXPECT_EQ(fingerprint(param), "3959d77a21a27a1836d39bc3c57fbf0171b221b3997c318ed0d7280a5b5f676f");
-    EXPECT_EQ(strata::postgres_detail::decode_bytea(param), all_bytes);
-    EXPECT_EQ(strata::postgres_detail::decode_bytea("\\xABcd"), "\xab\xcd");
+    EXPECT_EQ(strata::detail::postgres::decode_bytea(param), all_bytes);
+    EXPECT_EQ(strata::detail::postgres::decode_bytea("\\xABcd"), "\xab\xcd");
     for (const char* bad : {"", "\\", "x00", "\\y00", "\\x0", "\\x0g"})
-        EXPECT_FALSE(strata::postgres_detail::decode_bytea(bad).has_value()) << bad;
+        EXPECT_FALSE(strata::detail::postgres::decode_bytea(bad).has_value()) << bad;
 }
 
 }  // namespace

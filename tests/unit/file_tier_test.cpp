@@ -66,14 +66,14 @@ private:
 std::vector<std::string> tree(const fs::path& dir) {
     std::vector<std::string> out;
     for (const auto& e : fs::recursive_directory_iterator(dir))
-        if (e.path() != dir / strata::file_detail::lock_name) out.push_back(fs::relative(e.path(), dir).string());
+        if (e.path() != dir / strata::detail::file::lock_name) out.push_back(fs::relative(e.path(), dir).string());
     return sorted(out);
 }
 
 std::vector<std::string> temp_files(const fs::path& dir) {
     std::vector<std::string> out;
     for (const auto& e : fs::recursive_directory_iterator(dir))
-        if (e.path().filename().string().starts_with(strata::file_detail::temp_prefix)) out.push_back(e.path());
+        if (e.path().filename().string().starts_with(strata::detail::file::temp_prefix)) out.push_back(e.path());
     return out;
 }
 
@@ -87,7 +87,7 @@ std::string read_raw(const fs::path& path) {
     return {std::istreambuf_iterator<char>(in), {}};
 }
 
-fs::path file_of(const FileTier& tier, std::string_view key) { return tier.root() / strata::file_detail::encode_key(key); }
+fs::path file_of(const FileTier& tier, std::string_view key) { return tier.root() / strata::detail::file::encode_key(key); }
 
 // A pid that belonged to a process that has exited.
 pid_t dead_pid() {
@@ -148,10 +148,10 @@ TEST(FilePathEncoding, RoundTripsRandomKeysIntoSafeComponents) {
     std::set<std::string> paths;
     for (int i = 0; i < 3000; ++i) {
         const std::string key = random_key(rng);
-        const std::string path = strata::file_detail::encode_key(key);
+        const std::string path = strata::detail::file::encode_key(key);
         SCOPED_TRACE(path);
-        ASSERT_EQ(strata::file_detail::decode_path(path), key);
-        EXPECT_LE(path.size(), strata::file_detail::max_encoded_size);
+        ASSERT_EQ(strata::detail::file::decode_path(path), key);
+        EXPECT_LE(path.size(), strata::detail::file::max_encoded_size);
         EXPECT_EQ(path.front() == '/', false);
         std::size_t start = 0;
         for (;;) {
@@ -161,7 +161,7 @@ TEST(FilePathEncoding, RoundTripsRandomKeysIntoSafeComponents) {
             EXPECT_LE(component.size(), 255u);
             EXPECT_NE(component.front(), '.');  // never ".", "..", hidden or a temp name
             for (const char c : component)
-                EXPECT_TRUE(strata::file_detail::plain_byte(static_cast<unsigned char>(c)) || c == '%') << int(c);
+                EXPECT_TRUE(strata::detail::file::plain_byte(static_cast<unsigned char>(c)) || c == '%') << int(c);
             if (slash == std::string::npos) {
                 EXPECT_TRUE(component.ends_with(".rec"));
                 break;
@@ -175,24 +175,24 @@ TEST(FilePathEncoding, RoundTripsRandomKeysIntoSafeComponents) {
 }
 
 TEST(FilePathEncoding, HostileKeys) {
-    using strata::file_detail::encode_key;
+    using strata::detail::file::encode_key;
     EXPECT_EQ(encode_key("plain-key_1.json"), "plain-key_1.json.rec");
     EXPECT_EQ(encode_key("."), "%2E.rec");
     EXPECT_EQ(encode_key(".."), "%2E..rec");
     EXPECT_EQ(encode_key("a/../b"), "a%2F..%2Fb.rec");
     EXPECT_EQ(encode_key("100%"), "100%25.rec");
     EXPECT_EQ(encode_key("\xff"), "%FF.rec");
-    for (const auto& key : strata::conformance::hostile_keys()) EXPECT_EQ(strata::file_detail::decode_path(encode_key(key)), key);
+    for (const auto& key : strata::conformance::hostile_keys()) EXPECT_EQ(strata::detail::file::decode_path(encode_key(key)), key);
     // The longest key of the worst bytes still fits NAME_MAX per component.
     const std::string worst(strata::max_key_size, '/');
     const std::string path = encode_key(worst);
-    EXPECT_EQ(strata::file_detail::decode_path(path), worst);
-    EXPECT_EQ(path.size(), strata::file_detail::max_encoded_size);
+    EXPECT_EQ(strata::detail::file::decode_path(path), worst);
+    EXPECT_EQ(path.size(), strata::detail::file::max_encoded_size);
     EXPECT_GT(std::count(path.begin(), path.end(), '/'), 10);
 }
 
 TEST(FilePathEncoding, DecodesOnlyCanonicalNames) {
-    using strata::file_detail::decode_path;
+    using strata::detail::file::decode_path;
     EXPECT_EQ(decode_path("abc.rec"), "abc");
     for (const char* stray : {"abc", "abc.d", ".rec", "%2e.rec", "%41.rec", "%4.rec", "%.rec", "a%zz.rec", ".x.rec",
                               "a b.rec", "x.d.rec/y.rec", "short.d/y.rec", "%00.rec", ".strata-tmp-1-2"})
@@ -378,7 +378,7 @@ TEST(FileTier, IsMoveConstructible) {
 
 TEST(FileTier, TemporaryFilesAreNeverListedAndAbandonedOnesAreCleaned) {
     ScratchDir scratch;
-    const std::string prefix(strata::file_detail::temp_prefix);
+    const std::string prefix(strata::detail::file::temp_prefix);
     const fs::path dead = scratch.path() / (prefix + std::to_string(dead_pid()) + "-0");
     const fs::path live = scratch.path() / (prefix + std::to_string(::getpid()) + "-999999");
     const fs::path old = scratch.path() / "nested.d" / (prefix + std::to_string(::getpid()) + "-999998");
@@ -518,7 +518,7 @@ TEST(FileTier, KillNineDuringWritesLeavesOldOrNewValue) {
 // ---- the stripe locks ----------------------------------------------------------
 
 TEST(FileStripeLocks, StripesAreTheSameInEveryProcess) {
-    using strata::file_detail::stable_hash;
+    using strata::detail::file::stable_hash;
     // Published FNV-1a 64 values: a seeded or build-dependent hash fails here.
     EXPECT_EQ(stable_hash(""), 0xcbf29ce484222325ull);
     EXPECT_EQ(stable_hash("a"), 0xaf63dc4c8601ec8cull);
@@ -529,9 +529,9 @@ TEST(FileStripeLocks, StripesAreTheSameInEveryProcess) {
 // processes do), and not on another stripe.
 TEST(FileStripeLocks, ExcludeEachOtherAcrossDescriptors) {
     ScratchDir scratch;
-    strata::file_detail::StripeLocks a(scratch.path(), "file"), b(scratch.path(), "file");
+    strata::detail::file::StripeLocks a(scratch.path(), "file"), b(scratch.path(), "file");
     std::string other = "other";
-    while (strata::file_detail::stable_hash(other) % a.stripes == strata::file_detail::stable_hash("key") % a.stripes)
+    while (strata::detail::file::stable_hash(other) % a.stripes == strata::detail::file::stable_hash("key") % a.stripes)
         other += '+';
     std::atomic<bool> taken{false};
     std::thread waiter;
@@ -552,7 +552,7 @@ TEST(FileStripeLocks, ExcludeEachOtherAcrossDescriptors) {
 TEST(FileStripeLocks, LockFileIsMadeOnOpenAndNeverListed) {
     ScratchDir scratch;
     FileTier tier(scratch.path());
-    const fs::path lock = scratch.path() / strata::file_detail::lock_name;
+    const fs::path lock = scratch.path() / strata::detail::file::lock_name;
     EXPECT_TRUE(fs::is_regular_file(lock));
     tier.store("k", test_record("v"));
     EXPECT_EQ(tier.keys("*"), std::vector<std::string>{"k"});
@@ -565,14 +565,14 @@ TEST(FileStripeLocks, LockFileIsMadeOnOpenAndNeverListed) {
 
 TEST(FileStripeLocks, AnUnusableLockFileFailsTheOpen) {
     ScratchDir scratch;
-    fs::create_directories(scratch.path() / strata::file_detail::lock_name);
+    fs::create_directories(scratch.path() / strata::detail::file::lock_name);
     try {
         FileTier tier(scratch.path(), {.name = "disk"});
         ADD_FAILURE() << "opened without its lock file";
     } catch (const strata::Error& e) {
         EXPECT_EQ(e.tier(), "disk");
         EXPECT_EQ(e.operation(), "open");
-        EXPECT_NE(std::string(e.what()).find(std::string(strata::file_detail::lock_name)), std::string::npos);
+        EXPECT_NE(std::string(e.what()).find(std::string(strata::detail::file::lock_name)), std::string::npos);
     }
 }
 

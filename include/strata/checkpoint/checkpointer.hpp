@@ -60,7 +60,7 @@ struct CheckpointerOptions {
     std::function<Clock::time_point()> clock = [] { return Clock::now(); };
 };
 
-namespace checkpoint_detail {
+namespace detail::checkpoint {
 
 template <std::size_t N>
 constexpr bool has_duplicates(const std::array<std::size_t, N>& a) {
@@ -124,7 +124,7 @@ inline std::optional<Clock::time_point> checkpoint_id_time(std::string_view id) 
                                                                          std::chrono::microseconds(us)));
 }
 
-}  // namespace checkpoint_detail
+}  // namespace detail::checkpoint
 
 // Captures tiers of a StateManager chosen at compile time into a store, and
 // rolls them back. Capture reads the tiers directly (keys("*"), then
@@ -138,7 +138,7 @@ template <class M, class S>
 class Checkpointer {
     static_assert(check_checkpoint_store<S>(), "strata::Checkpointer: the second argument must be a CheckpointStore");
     using Set = decltype(std::declval<M&>().tiers());
-    using Tiers = checkpoint_detail::tier_list<Set>;
+    using Tiers = detail::checkpoint::tier_list<Set>;
 
 public:
     Checkpointer(M& manager, S store, CheckpointerOptions options = {})
@@ -237,7 +237,7 @@ public:
             for (const auto& t : info.tiers) put_back |= std::uint64_t{1} << t.index;
             auto source = store_.open(id);
             CheckpointReader reader(source, info, "rollback");
-            checkpoint_detail::Restorer restorer(mgr_.tiers(), pause, put_back, options_.batch_size, report);
+            detail::checkpoint::Restorer restorer(mgr_.tiers(), pause, put_back, options_.batch_size, report);
             reader.run([&](const CapturedTier& t) { restorer.begin(t); },
                        [&](std::string key, Record r) { restorer.add(std::move(key), std::move(r)); },
                        [&](const CapturedTier& t) { restorer.end(t); });
@@ -300,8 +300,8 @@ private:
         CheckpointInfo info;
         info.type = type;
         info.created_at = creation_time();
-        info.id = checkpoint_detail::make_checkpoint_id(info.created_at, sequence_.fetch_add(1) + 1, type);
-        info.format_version = static_cast<std::uint32_t>(checkpoint_detail::format_version);
+        info.id = detail::checkpoint::make_checkpoint_id(info.created_at, sequence_.fetch_add(1) + 1, type);
+        info.format_version = static_cast<std::uint32_t>(detail::checkpoint::format_version);
         info.writes_held = capture.hold_writes;
         auto sink = store_.begin(info.id);
         CheckpointWriter writer(sink, info.id, options_.compression_level);
@@ -322,7 +322,7 @@ private:
         info.consistency_hash = sum.consistency_hash;
         info.stream_hash = sum.stream_hash;
         info.capture_time = std::chrono::steady_clock::now() - t0;
-        sink.commit(checkpoint_detail::encode_summary(info));
+        sink.commit(detail::checkpoint::encode_summary(info));
         return info;
     }
 
@@ -333,7 +333,7 @@ private:
         auto now = options_.clock();
         const auto ids = store_.ids();
         if (!ids.empty())
-            if (auto newest = checkpoint_detail::checkpoint_id_time(ids.back()); newest && *newest >= now)
+            if (auto newest = detail::checkpoint::checkpoint_id_time(ids.back()); newest && *newest >= now)
                 now = *newest + std::chrono::microseconds(1);
         return now;
     }
@@ -341,11 +341,11 @@ private:
     template <class T, class W>
     void capture_tier(T& tier, std::size_t index, W& writer, CheckpointInfo& info, const CaptureOptions& capture) {
         const std::string name(tier.name());
-        const auto keys = checkpoint_detail::sorted_keys(tier);
+        const auto keys = detail::checkpoint::sorted_keys(tier);
         writer.begin_tier(index, T::temperature, name);
         for (std::size_t from = 0; from < keys.size(); from += options_.batch_size) {
             const auto batch = std::span<const std::string>(keys).subspan(from, std::min(options_.batch_size, keys.size() - from));
-            auto got = checkpoint_detail::read_many(tier, batch, "checkpoint");
+            auto got = detail::checkpoint::read_many(tier, batch, "checkpoint");
             for (std::size_t j = 0; j < batch.size(); ++j)
                 if (keep(index, name, batch[j], got[j], info, capture)) writer.add(batch[j], *got[j]);
         }
@@ -393,7 +393,7 @@ private:
         std::sort(keys.begin(), keys.end());
         keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
 
-        std::array<std::optional<checkpoint_detail::SpillFile>, Tiers::size> spills;
+        std::array<std::optional<detail::checkpoint::SpillFile>, Tiers::size> spills;
         for (std::size_t from = 0; from < keys.size(); from += options_.batch_size) {
             const auto batch =
                 std::span<const std::string>(keys).subspan(from, std::min(options_.batch_size, keys.size() - from));
@@ -403,7 +403,7 @@ private:
                     const std::string name(tier.name());
                     auto& spill = spills[index()];
                     if (!spill) spill.emplace();
-                    auto got = checkpoint_detail::read_many(tier, batch, "checkpoint");
+                    auto got = detail::checkpoint::read_many(tier, batch, "checkpoint");
                     for (std::size_t j = 0; j < batch.size(); ++j)
                         if (keep(index(), name, batch[j], got[j], info, capture)) spill->add(batch[j], *got[j]);
                 }
@@ -437,10 +437,10 @@ private:
     }
 
     CheckpointInfo decode(const std::string& id, const std::string& raw, std::string_view op) {
-        auto info = checkpoint_detail::decode_summary(raw);
-        if (!info || info->id != id) checkpoint_detail::corrupt(op, id, "has a damaged summary");
-        if (info->format_version != checkpoint_detail::format_version)
-            checkpoint_detail::corrupt(op, id, "has unknown format version " + std::to_string(info->format_version));
+        auto info = detail::checkpoint::decode_summary(raw);
+        if (!info || info->id != id) detail::checkpoint::corrupt(op, id, "has a damaged summary");
+        if (info->format_version != detail::checkpoint::format_version)
+            detail::checkpoint::corrupt(op, id, "has unknown format version " + std::to_string(info->format_version));
         return std::move(*info);
     }
 

@@ -47,8 +47,8 @@ public:
         : dir_(std::filesystem::absolute(std::move(dir)).lexically_normal()), options_(std::move(options)) {
         std::error_code ec;
         std::filesystem::create_directories(dir_, ec);
-        if (ec) file_detail::fail(options_.name, "open", dir_, ec.value());
-        if (!std::filesystem::is_directory(dir_, ec)) file_detail::fail(options_.name, "open", dir_, ENOTDIR);
+        if (ec) detail::file::fail(options_.name, "open", dir_, ec.value());
+        if (!std::filesystem::is_directory(dir_, ec)) detail::file::fail(options_.name, "open", dir_, ENOTDIR);
         clean_temp_files();
     }
 
@@ -72,33 +72,33 @@ public:
 
         void commit(std::string_view summary) {
             std::string footer;
-            checkpoint_detail::put_u64(footer, summary.size());
-            checkpoint_detail::put_u64(footer, size_);
+            detail::checkpoint::put_u64(footer, summary.size());
+            detail::checkpoint::put_u64(footer, size_);
             footer += footer_magic;
             put(summary);
             put(footer);
             const auto& name = store_->options_.name;
-            if (store_->options_.fsync && ::fsync(fd_.get()) != 0) file_detail::fail(name, "commit", temp_, errno);
+            if (store_->options_.fsync && ::fsync(fd_.get()) != 0) detail::file::fail(name, "commit", temp_, errno);
             const auto final_path = store_->path_of(id_);
             if (::renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, final_path.c_str(), RENAME_NOREPLACE) != 0) {
                 if (errno == EEXIST)
                     throw Error(ErrorKind::conflict, name, "commit", "checkpoint '" + id_ + "' already exists");
-                file_detail::fail(name, "commit", final_path, errno);
+                detail::file::fail(name, "commit", final_path, errno);
             }
             done_ = true;
-            if (store_->options_.fsync) file_detail::fsync_dir(store_->dir_, name, "commit");
+            if (store_->options_.fsync) detail::file::fsync_dir(store_->dir_, name, "commit");
         }
 
     private:
         friend class DirectoryCheckpointStore;
-        Sink(const DirectoryCheckpointStore* store, std::string id, std::filesystem::path temp, file_detail::Fd fd)
+        Sink(const DirectoryCheckpointStore* store, std::string id, std::filesystem::path temp, detail::file::Fd fd)
             : store_(store), id_(std::move(id)), temp_(std::move(temp)), fd_(std::move(fd)) {}
 
         void put(std::string_view bytes) {
             while (!bytes.empty()) {
                 const ssize_t n = ::write(fd_.get(), bytes.data(), bytes.size());
                 if (n < 0 && errno == EINTR) continue;
-                if (n < 0) file_detail::fail(store_->options_.name, "write", temp_, errno);
+                if (n < 0) detail::file::fail(store_->options_.name, "write", temp_, errno);
                 bytes.remove_prefix(static_cast<std::size_t>(n));
             }
         }
@@ -106,7 +106,7 @@ public:
         const DirectoryCheckpointStore* store_;
         std::string id_;
         std::filesystem::path temp_;
-        file_detail::Fd fd_;
+        detail::file::Fd fd_;
         std::uint64_t size_ = 0;
         bool done_ = false;
     };
@@ -119,7 +119,7 @@ public:
             while (done < n) {
                 const ssize_t got = ::read(fd_.get(), data + done, n - done);
                 if (got < 0 && errno == EINTR) continue;
-                if (got < 0) file_detail::fail(name_, "read", path_, errno);
+                if (got < 0) detail::file::fail(name_, "read", path_, errno);
                 if (got == 0) break;  // shrunk under us: the reader reports the truncation
                 done += static_cast<std::size_t>(got);
             }
@@ -130,9 +130,9 @@ public:
 
     private:
         friend class DirectoryCheckpointStore;
-        Source(file_detail::Fd fd, std::uint64_t size, std::string name, std::filesystem::path path)
+        Source(detail::file::Fd fd, std::uint64_t size, std::string name, std::filesystem::path path)
             : fd_(std::move(fd)), left_(size), name_(std::move(name)), path_(std::move(path)) {}
-        file_detail::Fd fd_;
+        detail::file::Fd fd_;
         std::uint64_t left_;
         std::string name_;
         std::filesystem::path path_;
@@ -141,10 +141,10 @@ public:
     Sink begin(const std::string& id) {
         validate_checkpoint_id(id);
         for (;;) {
-            auto temp = dir_ / file_detail::temp_name();
-            file_detail::Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644));
+            auto temp = dir_ / detail::file::temp_name();
+            detail::file::Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644));
             if (fd) return Sink(this, id, std::move(temp), std::move(fd));
-            if (errno != EEXIST) file_detail::fail(options_.name, "begin", temp, errno);
+            if (errno != EEXIST) detail::file::fail(options_.name, "begin", temp, errno);
         }
     }
 
@@ -181,7 +181,7 @@ public:
             }
             out.push_back(std::move(id));
         }
-        if (ec) file_detail::fail(options_.name, "list", dir_, ec.value());
+        if (ec) detail::file::fail(options_.name, "list", dir_, ec.value());
         std::sort(out.begin(), out.end());
         return out;
     }
@@ -191,9 +191,9 @@ public:
         const auto path = path_of(id);
         if (::unlink(path.c_str()) != 0) {
             if (errno == ENOENT) return false;
-            file_detail::fail(options_.name, "remove", path, errno);
+            detail::file::fail(options_.name, "remove", path, errno);
         }
-        if (options_.fsync) file_detail::fsync_dir(dir_, options_.name, "remove");
+        if (options_.fsync) detail::file::fsync_dir(dir_, options_.name, "remove");
         return true;
     }
 
@@ -204,7 +204,7 @@ private:
     static constexpr std::uint64_t max_summary_size = std::uint64_t{16} << 20;
 
     struct Opened {
-        file_detail::Fd fd;
+        detail::file::Fd fd;
         std::uint64_t stream_size = 0;
         std::uint64_t summary_size = 0;
     };
@@ -215,7 +215,7 @@ private:
         throw Error(ErrorKind::corrupt, options_.name, "open", "checkpoint file of '" + id + "' " + why);
     }
 
-    static bool pread_all(const file_detail::Fd& fd, char* data, std::size_t size, std::uint64_t at) {
+    static bool pread_all(const detail::file::Fd& fd, char* data, std::size_t size, std::uint64_t at) {
         std::size_t done = 0;
         while (done < size) {
             const ssize_t n = ::pread(fd.get(), data + done, size - done, static_cast<off_t>(at + done));
@@ -229,21 +229,21 @@ private:
     // Opens a committed file and checks its footer; nullopt if absent.
     std::optional<Opened> open_file(const std::string& id, const std::string& op) {
         const auto path = path_of(id);
-        Opened o{file_detail::Fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW))};
+        Opened o{detail::file::Fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW))};
         if (!o.fd) {
             if (errno == ENOENT) return std::nullopt;
-            file_detail::fail(options_.name, op, path, errno);
+            detail::file::fail(options_.name, op, path, errno);
         }
         struct stat st {};
-        if (::fstat(o.fd.get(), &st) != 0) file_detail::fail(options_.name, op, path, errno);
+        if (::fstat(o.fd.get(), &st) != 0) detail::file::fail(options_.name, op, path, errno);
         const auto size = static_cast<std::uint64_t>(st.st_size);
         char footer[footer_size];
         if (size < footer_size || !pread_all(o.fd, footer, footer_size, size - footer_size))
             corrupt(id, "is too short for its footer");
         const std::string_view f(footer, footer_size);
         if (f.substr(16) != footer_magic) corrupt(id, "has no footer (truncated?)");
-        o.summary_size = checkpoint_detail::get_u64(f, 0);
-        o.stream_size = checkpoint_detail::get_u64(f, 8);
+        o.summary_size = detail::checkpoint::get_u64(f, 0);
+        o.stream_size = detail::checkpoint::get_u64(f, 8);
         if (o.summary_size > max_summary_size || o.stream_size > size ||
             o.stream_size + o.summary_size + footer_size != size)
             corrupt(id, "has a footer that does not match its size");
@@ -254,8 +254,8 @@ private:
         std::error_code ec;
         for (std::filesystem::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
             const std::string name = it->path().filename().string();
-            if (name.starts_with(file_detail::temp_prefix) &&
-                file_detail::abandoned_temp(it->path(), name, options_.stale_temp_age))
+            if (name.starts_with(detail::file::temp_prefix) &&
+                detail::file::abandoned_temp(it->path(), name, options_.stale_temp_age))
                 ::unlink(it->path().c_str());
         }
     }

@@ -38,7 +38,7 @@ public:
     // checked against the stream hash yet: that is known only at the end.
     template <class OnTier, class OnRecord, class OnTierEnd>
     void run(OnTier&& on_tier, OnRecord&& on_record, OnTierEnd&& on_tier_end) {
-        using namespace checkpoint_detail;
+        using namespace detail::checkpoint;
         if (take(magic.size()) != magic) fail("has a bad magic number");
         if (const auto v = u64(); v != format_version) fail("has unknown format version " + std::to_string(v));
         if (take_bytes(max_name) != info_.id) fail("holds a different checkpoint's id");
@@ -88,7 +88,7 @@ public:
 private:
     static constexpr std::size_t max_name = 4096;
 
-    [[noreturn]] void fail(const std::string& why) const { checkpoint_detail::corrupt(op_, info_.id, why); }
+    [[noreturn]] void fail(const std::string& why) const { detail::checkpoint::corrupt(op_, info_.id, why); }
 
     // Reads until `n` decompressed bytes are buffered.
     void need(std::size_t n) {
@@ -143,7 +143,7 @@ private:
 
     char tag() { return last_tag_ = take(1)[0]; }
 
-    std::uint64_t u64() { return checkpoint_detail::get_u64(take(8), 0); }
+    std::uint64_t u64() { return detail::checkpoint::get_u64(take(8), 0); }
 
     std::string take_bytes(std::uint64_t limit) {
         const std::uint64_t n = u64();
@@ -159,7 +159,7 @@ private:
 
     // `most_value`: what the summary's byte count leaves for this value.
     Record record(std::uint64_t most_value) {
-        using namespace checkpoint_detail;
+        using namespace detail::checkpoint;
         Record r;
         r.version = u64();
         r.updated_at = from_ns(static_cast<std::int64_t>(u64()));

@@ -32,9 +32,9 @@ template <class Sink>
 class CheckpointWriter {
 public:
     CheckpointWriter(Sink& sink, std::string_view id, int level = 1) : sink_(sink), deflater_(level) {
-        buffer_ += checkpoint_detail::magic;
-        checkpoint_detail::put_u64(buffer_, checkpoint_detail::format_version);
-        checkpoint_detail::put_bytes(buffer_, id);
+        buffer_ += detail::checkpoint::magic;
+        detail::checkpoint::put_u64(buffer_, detail::checkpoint::format_version);
+        detail::checkpoint::put_bytes(buffer_, id);
     }
 
     void begin_tier(std::size_t index, Temperature temperature, std::string_view name) {
@@ -43,15 +43,15 @@ public:
         tier_ = index;
         tier_keys_ = tier_bytes_ = 0;
         last_key_.clear();
-        buffer_ += checkpoint_detail::tag_tier;
-        checkpoint_detail::put_u64(buffer_, index);
-        checkpoint_detail::put_u64(buffer_, static_cast<std::uint64_t>(temperature));
-        checkpoint_detail::put_bytes(buffer_, name);
+        buffer_ += detail::checkpoint::tag_tier;
+        detail::checkpoint::put_u64(buffer_, index);
+        detail::checkpoint::put_u64(buffer_, static_cast<std::uint64_t>(temperature));
+        detail::checkpoint::put_bytes(buffer_, name);
     }
 
     // Keys of a tier must come in strictly increasing order.
     void add(std::string_view key, const Record& r) {
-        using namespace checkpoint_detail;
+        using namespace detail::checkpoint;
         if (!in_tier_) throw std::logic_error("strata: checkpoint record outside a tier");
         if (tier_keys_ > 0 && !(last_key_ < key)) throw std::logic_error("strata: checkpoint keys out of order");
         last_key_.assign(key);
@@ -73,9 +73,9 @@ public:
     std::pair<std::uint64_t, std::uint64_t> end_tier() {
         if (!in_tier_) throw std::logic_error("strata: checkpoint tier ended twice");
         in_tier_ = false;
-        buffer_ += checkpoint_detail::tag_tier_end;
-        checkpoint_detail::put_u64(buffer_, tier_keys_);
-        checkpoint_detail::put_u64(buffer_, tier_bytes_);
+        buffer_ += detail::checkpoint::tag_tier_end;
+        detail::checkpoint::put_u64(buffer_, tier_keys_);
+        detail::checkpoint::put_u64(buffer_, tier_bytes_);
         total_.key_count += tier_keys_;
         total_.bytes += tier_bytes_;
         return {tier_keys_, tier_bytes_};
@@ -84,9 +84,9 @@ public:
     CheckpointStreamSummary finish() {
         if (in_tier_) end_tier();
         total_.consistency_hash = consistency_.finish();
-        buffer_ += checkpoint_detail::tag_end;
-        checkpoint_detail::put_u64(buffer_, total_.key_count);
-        checkpoint_detail::put_u64(buffer_, total_.bytes);
+        buffer_ += detail::checkpoint::tag_end;
+        detail::checkpoint::put_u64(buffer_, total_.key_count);
+        detail::checkpoint::put_u64(buffer_, total_.bytes);
         buffer_.append(reinterpret_cast<const char*>(total_.consistency_hash.data()), total_.consistency_hash.size());
         flush();
         deflater_.finish([this](std::string_view chunk) { emit(chunk); });

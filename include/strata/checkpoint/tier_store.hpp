@@ -74,8 +74,8 @@ public:
         void commit(std::string_view summary) {
             if (!buffer_.empty()) flush();
             std::string value;
-            checkpoint_detail::put_u64(value, chunks_);
-            checkpoint_detail::put_u64(value, size_);
+            detail::checkpoint::put_u64(value, chunks_);
+            detail::checkpoint::put_u64(value, size_);
             value += summary;
             store_->tier_.store(store_->summary_key(id_), make_record(std::move(value), 1));
             done_ = true;
@@ -137,7 +137,7 @@ public:
         validate_checkpoint_id(id);
         auto head = load_summary(id);
         if (!head) throw Error(ErrorKind::not_found, options_.name, "open", "no checkpoint '" + id + "'");
-        return Source(this, id, checkpoint_detail::get_u64(*head, 0));
+        return Source(this, id, detail::checkpoint::get_u64(*head, 0));
     }
 
     std::optional<std::string> summary(const std::string& id) {

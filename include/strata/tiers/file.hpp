@@ -72,13 +72,13 @@ public:
     explicit FileTier(std::filesystem::path root, FileTierOptions options = {})
         : root_(normal_root(std::move(root))), options_(std::move(options)) {
         // The longest encoded key must still fit in PATH_MAX under the root.
-        if (root_.native().size() + 1 + file_detail::max_encoded_size >= PATH_MAX)
-            file_detail::fail(options_.name, "open", root_, ENAMETOOLONG);
+        if (root_.native().size() + 1 + detail::file::max_encoded_size >= PATH_MAX)
+            detail::file::fail(options_.name, "open", root_, ENAMETOOLONG);
         std::error_code ec;
         std::filesystem::create_directories(root_, ec);
-        if (ec) file_detail::fail(options_.name, "open", root_, ec.value());
-        if (!std::filesystem::is_directory(root_, ec)) file_detail::fail(options_.name, "open", root_, ENOTDIR);
-        locks_ = std::make_unique<file_detail::StripeLocks>(root_, options_.name);
+        if (ec) detail::file::fail(options_.name, "open", root_, ec.value());
+        if (!std::filesystem::is_directory(root_, ec)) detail::file::fail(options_.name, "open", root_, ENOTDIR);
+        locks_ = std::make_unique<detail::file::StripeLocks>(root_, options_.name);
         if (options_.clean_temp_on_open) clean_temp_files("open");
     }
 
@@ -116,12 +116,12 @@ public:
             if (dir != root_) std::filesystem::create_directories(dir, ec);
             if (ec) {
                 if (ec.value() == ENOENT && retry) continue;
-                file_detail::fail(options_.name, "store", dir, ec.value());
+                detail::file::fail(options_.name, "store", dir, ec.value());
             }
-            const auto temp = file_detail::write_temp(dir, blob, options_.fsync);
+            const auto temp = detail::file::write_temp(dir, blob, options_.fsync);
             if (temp.err != 0) {
                 if (temp.err == ENOENT && retry) continue;
-                file_detail::fail(options_.name, "store", dir, temp.err);
+                detail::file::fail(options_.name, "store", dir, temp.err);
             }
             int err = 0;
             {
@@ -133,13 +133,13 @@ public:
             if (err != 0) {
                 ::unlink(temp.path.c_str());
                 if (err == ENOENT && retry) continue;
-                file_detail::fail(options_.name, "store", path, err);
+                detail::file::fail(options_.name, "store", path, err);
             }
             if (options_.fsync) {
                 // A directory's entry lives in its parent, and another writer
                 // may have created ours without syncing it yet: sync the chain.
                 for (auto d = dir;; d = d.parent_path()) {
-                    file_detail::fsync_dir(d, options_.name, "store");
+                    detail::file::fsync_dir(d, options_.name, "store");
                     if (d == root_ || d.native().size() <= root_.native().size()) break;
                 }
             }
@@ -154,16 +154,16 @@ public:
         bool live = false;
         {
             const auto guard = locks_->lock(key, "erase");
-            const auto head = file_detail::read_file(path, options_.name, "erase", envelope::header_size);
+            const auto head = detail::file::read_file(path, options_.name, "erase", envelope::header_size);
             if (!head) return false;
             live = !header_expired(head->bytes, Clock::now());
             if (::unlink(path.c_str()) != 0) {
                 if (errno == ENOENT) return false;
-                file_detail::fail(options_.name, "erase", path, errno);
+                detail::file::fail(options_.name, "erase", path, errno);
             }
         }
-        if (options_.fsync) file_detail::fsync_dir(path.parent_path(), options_.name, "erase");
-        file_detail::prune_empty_dirs(path.parent_path(), root_);
+        if (options_.fsync) detail::file::fsync_dir(path.parent_path(), options_.name, "erase");
+        detail::file::prune_empty_dirs(path.parent_path(), root_);
         return live;
     }
 
@@ -244,7 +244,7 @@ public:
         walk(
             "stats",
             [&](const std::filesystem::path&, std::string_view relative, const std::filesystem::directory_entry& e) {
-                if (!file_detail::decode_path(relative)) return;
+                if (!detail::file::decode_path(relative)) return;
                 std::error_code ec;
                 const auto size = e.file_size(ec);
                 if (ec) return;  // removed meanwhile
@@ -280,12 +280,12 @@ private:
         return header && header->expires_at && *header->expires_at <= now;
     }
 
-    std::filesystem::path path_of(std::string_view key) const { return root_ / file_detail::encode_key(key); }
+    std::filesystem::path path_of(std::string_view key) const { return root_ / detail::file::encode_key(key); }
 
     // The record of `key`, an expired one removed; `use` stamps the file as used.
     std::optional<Record> read(std::string_view key, const char* op, bool use) {
         const auto path = path_of(key);
-        auto file = file_detail::read_file(path, options_.name, op);
+        auto file = detail::file::read_file(path, options_.name, op);
         if (!file) return std::nullopt;
         Record record = envelope::decode_or_unreadable(file->bytes);
         if (record.expired()) {
@@ -318,10 +318,10 @@ private:
     bool remove_if_expired(std::string_view key, const std::filesystem::path& path, const std::string& op) {
         {
             const auto guard = locks_->lock(key, op);
-            const auto head = file_detail::read_file(path, options_.name, op, envelope::header_size);
+            const auto head = detail::file::read_file(path, options_.name, op, envelope::header_size);
             if (!head || !header_expired(head->bytes, Clock::now()) || ::unlink(path.c_str()) != 0) return false;
         }
-        file_detail::prune_empty_dirs(path.parent_path(), root_);
+        detail::file::prune_empty_dirs(path.parent_path(), root_);
         return true;
     }
 
@@ -330,10 +330,10 @@ private:
         walk(
             op, [](const std::filesystem::path&, std::string_view, auto&) {},
             [&](const std::filesystem::path& path, std::string_view name) {
-                if (file_detail::abandoned_temp(path, name, options_.stale_temp_age)) abandoned.push_back(path);
+                if (detail::file::abandoned_temp(path, name, options_.stale_temp_age)) abandoned.push_back(path);
             });
         for (const auto& p : abandoned)
-            if (::unlink(p.c_str()) == 0) file_detail::prune_empty_dirs(p.parent_path(), root_);
+            if (::unlink(p.c_str()) == 0) detail::file::prune_empty_dirs(p.parent_path(), root_);
     }
 
     // Calls f(key, path, head) for each record file whose key and path pass
@@ -342,9 +342,9 @@ private:
     template <class Want, class F>
     void for_each_head(const std::string& op, Want&& want, F&& f) {
         walk(op, [&](const std::filesystem::path& path, std::string_view relative, auto&) {
-            auto key = file_detail::decode_path(relative);
+            auto key = detail::file::decode_path(relative);
             if (!key || !want(std::as_const(*key), path)) return;
-            const auto head = file_detail::read_file(path, options_.name, op, envelope::header_size);
+            const auto head = detail::file::read_file(path, options_.name, op, envelope::header_size);
             if (head) f(std::move(*key), path, std::string_view(head->bytes));
         });
     }
@@ -366,32 +366,32 @@ private:
         fs::directory_iterator it(dir, ec);
         if (ec) {
             if (ec == std::errc::no_such_file_or_directory || ec == std::errc::not_a_directory) return;
-            file_detail::fail(options_.name, op, dir, ec.value());
+            detail::file::fail(options_.name, op, dir, ec.value());
         }
         for (const fs::directory_iterator end; it != end;) {
             const fs::directory_entry& entry = *it;
             const std::string name = entry.path().filename().string();
-            if (name.starts_with(file_detail::temp_prefix)) {
+            if (name.starts_with(detail::file::temp_prefix)) {
                 on_temp(entry.path(), name);
             } else if (!name.starts_with('.') && !entry.is_symlink(ec) && !ec) {
                 const std::size_t mark = relative.size();
                 relative += name;
-                if (name.ends_with(file_detail::dir_suffix) && entry.is_directory(ec) && !ec) {
+                if (name.ends_with(detail::file::dir_suffix) && entry.is_directory(ec) && !ec) {
                     relative += '/';
                     walk_dir(entry.path(), relative, op, on_record, on_temp);
-                } else if (name.ends_with(file_detail::record_suffix) && entry.is_regular_file(ec) && !ec) {
+                } else if (name.ends_with(detail::file::record_suffix) && entry.is_regular_file(ec) && !ec) {
                     on_record(entry.path(), std::string_view(relative), entry);
                 }
                 relative.resize(mark);
             }
             it.increment(ec);
-            if (ec) file_detail::fail(options_.name, op, dir, ec.value());
+            if (ec) detail::file::fail(options_.name, op, dir, ec.value());
         }
     }
 
     std::filesystem::path root_;
     FileTierOptions options_;
-    std::unique_ptr<file_detail::StripeLocks> locks_;
+    std::unique_ptr<detail::file::StripeLocks> locks_;
 };
 
 static_assert(check_tier<FileTier>());

@@ -101,7 +101,7 @@ public:
         if (version >= static_cast<std::uint64_t>(std::numeric_limits<long long>::max())) return {};
         const auto now = ns(Clock::now());
         const pqxx::result rows = run("changed_since", [&](pqxx::nontransaction& tx) {
-            return tx.exec_prepared(postgres_detail::stmt::changed, static_cast<long long>(version), now);
+            return tx.exec_prepared(detail::postgres::stmt::changed, static_cast<long long>(version), now);
         });
         std::vector<std::string> out;
         out.reserve(rows.size());
@@ -136,7 +136,7 @@ public:
         const auto param = key_array(keys);
         const auto now = ns(Clock::now());
         const pqxx::result r = run("erase", [&](pqxx::nontransaction& tx) {
-            return tx.exec_prepared(postgres_detail::stmt::erase, param, now);
+            return tx.exec_prepared(detail::postgres::stmt::erase, param, now);
         });
         return static_cast<std::size_t>(integer(r[0][0]));
     }
@@ -146,10 +146,10 @@ public:
         // except for character classes, which are filtered here.
         const Glob glob(pattern);
         const auto like = glob.to_sql_like('\\');
-        const auto param = postgres_detail::bytea_param(like.pattern);
+        const auto param = detail::postgres::bytea_param(like.pattern);
         const auto now = ns(Clock::now());
         const pqxx::result rows = run("keys", [&](pqxx::nontransaction& tx) {
-            return tx.exec_prepared(postgres_detail::stmt::keys, param, now);
+            return tx.exec_prepared(detail::postgres::stmt::keys, param, now);
         });
         std::vector<std::string> out;
         out.reserve(rows.size());
@@ -167,7 +167,7 @@ public:
         flush_reads(true);
         const auto now = Clock::now();
         const pqxx::result rows = run("idle_keys", [&](pqxx::nontransaction& tx) {
-            return tx.exec_prepared(postgres_detail::stmt::idle, ns(now - older_than), ns(now));
+            return tx.exec_prepared(detail::postgres::stmt::idle, ns(now - older_than), ns(now));
         });
         std::vector<std::string> out;
         out.reserve(rows.size());
@@ -181,10 +181,10 @@ public:
         std::size_t total = 0;
         for (;;) {
             const auto n = run("sweep_expired", [&](pqxx::nontransaction& tx) {
-                return tx.exec_prepared(postgres_detail::stmt::sweep, now).affected_rows();
+                return tx.exec_prepared(detail::postgres::stmt::sweep, now).affected_rows();
             });
             total += n;
-            if (n < static_cast<std::size_t>(postgres_detail::sweep_batch)) return total;
+            if (n < static_cast<std::size_t>(detail::postgres::sweep_batch)) return total;
         }
     }
 
@@ -193,7 +193,7 @@ public:
     TierStats stats() {
         const auto now = ns(Clock::now());
         const pqxx::result r = run("stats", [&](pqxx::nontransaction& tx) {
-            return tx.exec_prepared(postgres_detail::stmt::stats, now, state_->names.table);
+            return tx.exec_prepared(detail::postgres::stmt::stats, now, state_->names.table);
         });
         TierStats st;
         st.keys = static_cast<std::uint64_t>(integer(r[0][0]));
@@ -201,14 +201,14 @@ public:
         st.details = {{"table", state_->names.raw},
                       {"expired_rows", std::string(view(r[0][2]))},
                       {"table_bytes", std::string(view(r[0][3]))},
-                      {"schema_version", std::to_string(postgres_detail::schema_version)}};
+                      {"schema_version", std::to_string(detail::postgres::schema_version)}};
         return st;
     }
 
     // True when a connection answers within the timeouts; never throws.
     bool ping() {
         try {
-            state_->pool.run("ping", [](postgres_detail::Connection& c) {
+            state_->pool.run("ping", [](detail::postgres::Connection& c) {
                 pqxx::nontransaction tx(*c.pq);
                 tx.exec("SELECT 1");
             });
@@ -226,27 +226,27 @@ private:
 
     struct State {
         PostgresOptions options;
-        postgres_detail::Names names;
+        detail::postgres::Names names;
         std::array<std::pair<const char*, std::string>, 10> statements;
-        postgres_detail::Pool pool;
+        detail::postgres::Pool pool;
         std::atomic<bool> schema_ready{false};
         std::mutex reads_mutex;  // guards the two below only, never across a call
         std::vector<std::string> pending_reads;
-        postgres_detail::Steady::time_point last_flush = postgres_detail::Steady::now();
+        detail::postgres::Steady::time_point last_flush = detail::postgres::Steady::now();
 
         explicit State(PostgresOptions o)
             : options(std::move(o)),
               names(options.table),
-              statements(postgres_detail::statements(names, options.newer_versions_only)),
+              statements(detail::postgres::statements(names, options.newer_versions_only)),
               pool(pool_settings(options)) {}
     };
 
-    static postgres_detail::PoolSettings pool_settings(const PostgresOptions& o) {
+    static detail::postgres::PoolSettings pool_settings(const PostgresOptions& o) {
         if (o.statement_timeout.count() <= 0 || o.connect_timeout.count() <= 0 || o.client_grace.count() < 0)
             throw std::invalid_argument("strata: postgres timeouts must be positive");
-        postgres_detail::PoolSettings s;
+        detail::postgres::PoolSettings s;
         s.tier_name = o.name;
-        s.secrets = postgres_detail::conninfo_secrets(o.conninfo);
+        s.secrets = detail::postgres::conninfo_secrets(o.conninfo);
         s.conninfo = o.conninfo;
         if (o.conninfo.find("connect_timeout") == std::string::npos) {
             const auto seconds = std::to_string((o.connect_timeout.count() + 999) / 1000);
@@ -272,9 +272,9 @@ private:
     template <class F>
     std::invoke_result_t<F&, pqxx::nontransaction&> run(const std::string& op, F&& f) {
         State& s = *state_;
-        return s.pool.run(op, [&](postgres_detail::Connection& c) {
+        return s.pool.run(op, [&](detail::postgres::Connection& c) {
             if (!s.schema_ready.load(std::memory_order_acquire)) {
-                postgres_detail::migrate(*c.pq, s.names, s.options.name);
+                detail::postgres::migrate(*c.pq, s.names, s.options.name);
                 s.schema_ready.store(true, std::memory_order_release);
             }
             if (!c.prepared) {
@@ -296,7 +296,7 @@ private:
         const auto now = ns(clock_now);
         const auto stale = ns(clock_now - state_->options.access_resolution);
         const pqxx::result rows = run(op, [&](pqxx::nontransaction& tx) {
-            return tx.exec_prepared(postgres_detail::stmt::fetch, param, now);
+            return tx.exec_prepared(detail::postgres::stmt::fetch, param, now);
         });
         std::unordered_map<std::string, std::size_t> at;
         at.reserve(rows.size());
@@ -322,7 +322,7 @@ private:
         rows.reserve(input.size());
         for (const auto& r : input) rows.push_back(&r);
         std::stable_sort(rows.begin(), rows.end(), [](const Row* a, const Row* b) { return a->key < b->key; });
-        postgres_detail::ArrayLiteral keys, values, versions, checksums, updated, expires;
+        detail::postgres::ArrayLiteral keys, values, versions, checksums, updated, expires;
         std::size_t key_bytes = 0, value_bytes = 0, unique_rows = 0;
         for (const auto* r : rows) {
             key_bytes += r->key.size();
@@ -351,7 +351,7 @@ private:
         const auto now = ns(Clock::now());
         // Rows inserted or updated: fewer than sent when a newer version kept some.
         const auto written = run(op, [&](pqxx::nontransaction& tx) {
-            return static_cast<std::size_t>(tx.exec_prepared(postgres_detail::stmt::store, params[0], params[1],
+            return static_cast<std::size_t>(tx.exec_prepared(detail::postgres::stmt::store, params[0], params[1],
                                                              params[2], params[3], params[4], params[5], now)
                                                 .affected_rows());
         });
@@ -368,7 +368,7 @@ private:
         try {
             const auto now = ns(Clock::now());
             const pqxx::result found = run(op, [&](pqxx::nontransaction& tx) {
-                return tx.exec_prepared(postgres_detail::stmt::newer, keys, versions, now);
+                return tx.exec_prepared(detail::postgres::stmt::newer, keys, versions, now);
             });
             names.reserve(found.size());
             for (const auto& row : found) names.push_back(key_of(row));
@@ -376,7 +376,7 @@ private:
             names.clear();
         }
         throw Error(ErrorKind::conflict, std::string(name()), op,
-                    postgres_detail::conflict_detail(std::move(names), kept, rows));
+                    detail::postgres::conflict_detail(std::move(names), kept, rows));
     }
 
     // Notes keys read; one UPDATE per touch_interval carries them. Batched
@@ -402,7 +402,7 @@ private:
         std::vector<std::string> batch;
         {
             std::lock_guard lock(state_->reads_mutex);
-            const auto now = postgres_detail::Steady::now();
+            const auto now = detail::postgres::Steady::now();
             const bool due = state_->pending_reads.size() >= state_->options.touch_max_pending ||
                              now - state_->last_flush >= state_->options.touch_interval;
             if (state_->pending_reads.empty() || !(force || due)) return;
@@ -415,7 +415,7 @@ private:
         try {
             run("touch", [&](pqxx::nontransaction& tx) {
                 const auto now = Clock::now();
-                tx.exec_prepared(postgres_detail::stmt::touch, param, ns(now),
+                tx.exec_prepared(detail::postgres::stmt::touch, param, ns(now),
                                  ns(now - state_->options.access_resolution));
             });
         } catch (const Error&) {
@@ -424,7 +424,7 @@ private:
     }
 
     static std::string key_array(std::span<const std::string> keys) {
-        postgres_detail::ArrayLiteral a;
+        detail::postgres::ArrayLiteral a;
         std::size_t n = 2;
         for (const auto& k : keys) n += 2 * k.size() + 4;
         a.reserve(n);
@@ -434,7 +434,7 @@ private:
 
     // The first column of a row, a key the server sent as bytea.
     std::string key_of(const pqxx::row& row) const {
-        auto k = postgres_detail::decode_bytea(view(row[0]));
+        auto k = detail::postgres::decode_bytea(view(row[0]));
         if (!k)
             throw Error(ErrorKind::corrupt, std::string(name()), "decode", "the server sent a key not in bytea hex form");
         return std::move(*k);
@@ -461,8 +461,8 @@ private:
     // repairs that key instead of the whole batch failing.
     static Record to_record(const pqxx::row& row) {
         Record r;
-        auto value = postgres_detail::decode_bytea(view(row[1]));
-        if (!value || !postgres_detail::decode_bytea_into(view(row[3]), reinterpret_cast<char*>(r.checksum.data()),
+        auto value = detail::postgres::decode_bytea(view(row[1]));
+        if (!value || !detail::postgres::decode_bytea_into(view(row[3]), reinterpret_cast<char*>(r.checksum.data()),
                                                           r.checksum.size()))
             return unreadable_record("postgres row has a malformed value or checksum");
         r.value = std::move(*value);

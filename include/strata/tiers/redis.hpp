@@ -74,7 +74,7 @@ public:
         const auto full = prefixed(keys);
         auto mget = mget_of(full);
         // The connection goes back to the pool before the values are decoded.
-        const redis_detail::Reply reply = state_->pool.borrow("fetch")->run(mget, "fetch");
+        const detail::redis::Reply reply = state_->pool.borrow("fetch")->run(mget, "fetch");
         return decode_values(*reply, keys.size(), "fetch");
     }
 
@@ -90,13 +90,13 @@ public:
         if (keys.empty()) return {};
         const auto full = prefixed(keys);
         auto mget = mget_of(full);
-        redis_detail::Reply values;
+        detail::redis::Reply values;
         {
             auto conn = state_->pool.borrow("peek_many");
             if (!no_touch(*conn)) {
                 values = conn->run(mget, "peek_many");
             } else {
-                std::vector<redis_detail::Command> cmds(3);
+                std::vector<detail::redis::Command> cmds(3);
                 cmds[0].arg("CLIENT").arg("NO-TOUCH").arg("ON");
                 cmds[1] = std::move(mget);
                 cmds[2].arg("CLIENT").arg("NO-TOUCH").arg("OFF");
@@ -121,12 +121,12 @@ public:
     void store_many(std::span<const Entry> entries) {
         if (entries.empty()) return;
         for (const auto& e : entries) validate_key(e.key);
-        const redis_detail::PrefixedKeys full(state_->options.key_prefix, entries,
+        const detail::redis::PrefixedKeys full(state_->options.key_prefix, entries,
                                               [](const Entry& e) -> const std::string& { return e.key; });
         enum class Kind { none, plain, timed, dead };
         const auto now = Clock::now();
         std::vector<std::string> blobs(entries.size()), ttls(entries.size());  // sized once: args point into them
-        std::vector<redis_detail::Command> cmds;
+        std::vector<detail::redis::Command> cmds;
         Kind open = Kind::none;  // the kind of run cmds.back() collects (none: a SET PX, or no command yet)
         for (std::size_t i = 0; i < entries.size(); ++i) {
             const Record& r = entries[i].record;
@@ -150,9 +150,9 @@ public:
         const auto replies = conn->pipeline(cmds, "store");
         for (std::size_t i = 0; i < replies.size(); ++i) {
             if (cmds[i].name() == "DEL")
-                redis_detail::integer(*replies[i], name(), "store");
+                detail::redis::integer(*replies[i], name(), "store");
             else
-                redis_detail::status(*replies[i], name(), "store");
+                detail::redis::status(*replies[i], name(), "store");
         }
     }
 
@@ -166,11 +166,11 @@ public:
         if (keys.empty()) return 0;
         const auto full = prefixed(keys);
         for (;;) {
-            redis_detail::Command cmd(state_->unlink_name());
+            detail::redis::Command cmd(state_->unlink_name());
             cmd.reserve(full.size() + 1);
             for (std::size_t i = 0; i < full.size(); ++i) cmd.arg(full[i]);
             auto conn = state_->pool.borrow("erase");
-            const redis_detail::Reply reply = conn->run(cmd, "erase");
+            const detail::redis::Reply reply = conn->run(cmd, "erase");
             if (const auto n = unlinked(*reply, "erase")) return static_cast<std::size_t>(*n);
         }
     }
@@ -184,7 +184,7 @@ public:
         const std::string& prefix = state_->options.key_prefix;
         const std::string match = glob_escape(prefix) + std::string(glob);
         std::unordered_set<std::string> seen;
-        redis_detail::scan(state_->pool, match, state_->options.scan_count, name(), "keys",
+        detail::redis::scan(state_->pool, match, state_->options.scan_count, name(), "keys",
                            [&](const std::vector<std::string_view>& names) {
                                for (auto n : names)
                                    if (n.starts_with(prefix) && pattern.matches(n.substr(prefix.size())))
@@ -202,9 +202,9 @@ public:
     std::vector<std::string> idle_keys(std::chrono::milliseconds older_than) {
         const std::string& prefix = state_->options.key_prefix;
         std::unordered_set<std::string> seen;
-        redis_detail::scan(state_->pool, glob_escape(prefix) + "*", state_->options.scan_count, name(), "idle_keys",
+        detail::redis::scan(state_->pool, glob_escape(prefix) + "*", state_->options.scan_count, name(), "idle_keys",
                            [&](const std::vector<std::string_view>& names) {
-                               const auto idle = redis_detail::idle_seconds(*state_->pool.borrow("idle_keys"),
+                               const auto idle = detail::redis::idle_seconds(*state_->pool.borrow("idle_keys"),
                                                                             names, name());
                                for (std::size_t i = 0; i < names.size(); ++i)
                                    if (idle[i] && *idle[i] * 1000 >= older_than.count() && names[i].starts_with(prefix))
@@ -221,21 +221,21 @@ public:
     TierStats stats() {
         static constexpr std::size_t stats_scan_limit = 100'000;
         TierStats s;
-        redis_detail::Command dbsize("DBSIZE"), info("INFO");
-        std::vector<redis_detail::Command> cmds;
+        detail::redis::Command dbsize("DBSIZE"), info("INFO");
+        std::vector<detail::redis::Command> cmds;
         cmds.push_back(std::move(dbsize));
         cmds.push_back(std::move(info));
         const auto replies = state_->pool.borrow("stats")->pipeline(cmds, "stats");
-        const auto total = static_cast<std::uint64_t>(redis_detail::integer(*replies[0], name(), "stats"));
-        redis_detail::check(*replies[1], name(), "stats");
+        const auto total = static_cast<std::uint64_t>(detail::redis::integer(*replies[0], name(), "stats"));
+        detail::redis::check(*replies[1], name(), "stats");
         s.keys = total;
         s.details.emplace_back("dbsize", std::to_string(total));
-        parse_info(redis_detail::text(*replies[1]), s);
+        parse_info(detail::redis::text(*replies[1]), s);
         const int no_touch = state_->no_touch.load();  // known after the first peek_many
         s.details.emplace_back("no_touch", no_touch == State::yes ? "yes" : no_touch == State::no ? "no" : "unknown");
         if (!state_->options.key_prefix.empty() && total <= stats_scan_limit) {
             std::unordered_set<std::string> mine;  // SCAN may repeat a key while the server rehashes
-            redis_detail::scan(state_->pool, glob_escape(state_->options.key_prefix) + "*", state_->options.scan_count,
+            detail::redis::scan(state_->pool, glob_escape(state_->options.key_prefix) + "*", state_->options.scan_count,
                                name(), "stats", [&](const std::vector<std::string_view>& names) {
                                    for (auto n : names) mine.emplace(n);
                                });
@@ -247,9 +247,9 @@ public:
     // False when the server cannot be reached or does not answer in time.
     bool ping() {
         try {
-            redis_detail::Command cmd("PING");
-            const redis_detail::Reply reply = state_->pool.borrow("ping")->run(cmd, "ping");
-            return reply->type == REDIS_REPLY_STATUS && redis_detail::text(*reply) == "PONG";
+            detail::redis::Command cmd("PING");
+            const detail::redis::Reply reply = state_->pool.borrow("ping")->run(cmd, "ping");
+            return reply->type == REDIS_REPLY_STATUS && detail::redis::text(*reply) == "PONG";
         } catch (const Error&) {
             return false;
         }
@@ -259,14 +259,14 @@ private:
     struct State {
         explicit State(RedisOptions o)
             : options(std::move(o)),
-              pool(redis_detail::Settings{options.host, options.port, options.unix_socket, options.db, options.username,
+              pool(detail::redis::Settings{options.host, options.port, options.unix_socket, options.db, options.username,
                                           options.password, options.connect_timeout, options.command_timeout},
                    options.name, options.pool_size, options.pool_wait_timeout.value_or(options.command_timeout)) {}
 
         std::string_view unlink_name() const noexcept { return has_unlink.load() ? "UNLINK" : "DEL"; }
 
         RedisOptions options;
-        redis_detail::Pool pool;
+        detail::redis::Pool pool;
         std::atomic<bool> has_unlink{true};
         enum : int { unknown, yes, no };
         std::atomic<int> no_touch{unknown};  // whether the server has CLIENT NO-TOUCH
@@ -275,27 +275,27 @@ private:
     // Whether the server has CLIENT NO-TOUCH, asked once per tier with
     // CLIENT NO-TOUCH OFF, which leaves the session as it was. Refused by an
     // older server (unknown subcommand), a renamed CLIENT or ACLs (NOPERM): no.
-    bool no_touch(redis_detail::Connection& conn) {
+    bool no_touch(detail::redis::Connection& conn) {
         int known = state_->no_touch.load();
         if (known == State::unknown) {
-            redis_detail::Command probe("CLIENT");
+            detail::redis::Command probe("CLIENT");
             probe.arg("NO-TOUCH").arg("OFF");
-            const redis_detail::Reply r = conn.run(probe, "peek_many");
-            const auto text = redis_detail::text(*r);
+            const detail::redis::Reply r = conn.run(probe, "peek_many");
+            const auto text = detail::redis::text(*r);
             bool refused = false;
             if (r->type == REDIS_REPLY_ERROR)
                 for (std::string_view why : {"ERR unknown subcommand", "ERR Unknown subcommand", "ERR unknown command",
                                              "NOPERM"})
                     refused = refused || text.starts_with(why);
-            if (!refused) redis_detail::status(*r, name(), "peek_many");
+            if (!refused) detail::redis::status(*r, name(), "peek_many");
             known = refused ? State::no : State::yes;
             state_->no_touch.store(known);
         }
         return known == State::yes;
     }
 
-    static redis_detail::Command mget_of(const redis_detail::PrefixedKeys& full) {
-        redis_detail::Command cmd("MGET");
+    static detail::redis::Command mget_of(const detail::redis::PrefixedKeys& full) {
+        detail::redis::Command cmd("MGET");
         cmd.reserve(full.size() + 1);
         for (std::size_t i = 0; i < full.size(); ++i) cmd.arg(full[i]);
         return cmd;
@@ -304,14 +304,14 @@ private:
     // The records in an MGET reply, in key order; expired ones as absent.
     std::vector<std::optional<Record>> decode_values(const redisReply& reply, std::size_t count,
                                                      std::string_view op) const {
-        const redisReply& values = redis_detail::array(reply, name(), op);
-        if (values.elements != count) redis_detail::unexpected(values, name(), op);
+        const redisReply& values = detail::redis::array(reply, name(), op);
+        if (values.elements != count) detail::redis::unexpected(values, name(), op);
         std::vector<std::optional<Record>> out(count);
         const auto now = Clock::now();
         for (std::size_t i = 0; i < count; ++i) {
             const redisReply& v = *values.element[i];
             if (v.type != REDIS_REPLY_STRING) continue;  // nil: absent, or not a string key
-            Record r = envelope::decode_or_unreadable(redis_detail::text(v));
+            Record r = envelope::decode_or_unreadable(detail::redis::text(v));
             if (!r.expired(now)) out[i] = std::move(r);
         }
         return out;
@@ -323,9 +323,9 @@ private:
         return std::chrono::ceil<std::chrono::milliseconds>(expires_at - now).count();
     }
 
-    redis_detail::PrefixedKeys prefixed(std::span<const std::string> keys) const {
+    detail::redis::PrefixedKeys prefixed(std::span<const std::string> keys) const {
         for (const auto& k : keys) validate_key(k);
-        return redis_detail::PrefixedKeys(state_->options.key_prefix, keys,
+        return detail::redis::PrefixedKeys(state_->options.key_prefix, keys,
                                           [](const std::string& k) -> const std::string& { return k; });
     }
 
@@ -333,11 +333,11 @@ private:
     // which this tier uses DEL (the caller retries).
     std::optional<long long> unlinked(const redisReply& r, std::string_view op) {
         if (r.type == REDIS_REPLY_ERROR && state_->has_unlink.load() &&
-            redis_detail::text(r).starts_with("ERR unknown command")) {
+            detail::redis::text(r).starts_with("ERR unknown command")) {
             state_->has_unlink.store(false);
             return std::nullopt;
         }
-        return redis_detail::integer(r, name(), op);
+        return detail::redis::integer(r, name(), op);
     }
 
     static void parse_info(std::string_view info, TierStats& s) {

@@ -40,7 +40,7 @@ public:
     static constexpr bool durable = true;
     static constexpr std::size_t delete_batch = 1000;  // S3's limit per DeleteObjects
 
-    explicit S3Tier(S3Options options = {}) : client_(std::make_unique<s3_detail::Client>(options)) {
+    explicit S3Tier(S3Options options = {}) : client_(std::make_unique<detail::s3::Client>(options)) {
         if (this->options().prefix.size() + 66 > this->options().max_name_size)
             throw std::invalid_argument("strata: S3Options::prefix leaves no room for object names");
     }
@@ -70,21 +70,21 @@ public:
         const Glob glob(pattern);
         if (glob.is_literal()) return exact_key(glob.literal_prefix());
         const std::string& prefix = options().prefix;
-        const std::string start = s3_detail::listing_prefix(glob.literal_prefix());
+        const std::string start = detail::s3::listing_prefix(glob.literal_prefix());
         // Names to HEAD, with the key when the name told it (hashed: empty).
         std::vector<std::pair<std::string, std::string>> candidates;
         const auto collect = [&](std::string_view name, std::uint64_t) {
-            if (s3_detail::is_hashed(name)) {
+            if (detail::s3::is_hashed(name)) {
                 candidates.emplace_back(prefix + std::string(name), std::string());
-            } else if (auto key = s3_detail::decode_name(name); key && !key->empty() && glob.matches(*key)) {
+            } else if (auto key = detail::s3::decode_name(name); key && !key->empty() && glob.matches(*key)) {
                 candidates.emplace_back(prefix + std::string(name), std::move(*key));
             }
         };
         list(prefix + start, "keys", collect);
-        if (!start.empty()) list(prefix + std::string(s3_detail::hashed_marker), "keys", collect);
+        if (!start.empty()) list(prefix + std::string(detail::s3::hashed_marker), "keys", collect);
         if (candidates.empty()) return {};
 
-        std::vector<s3_detail::S3Request> heads;
+        std::vector<detail::s3::S3Request> heads;
         heads.reserve(candidates.size());
         for (const auto& c : candidates) heads.push_back(request("HEAD", c.first));
         const auto responses = client_->execute(heads, "keys");
@@ -94,7 +94,7 @@ public:
             std::string key = std::move(candidates[i].second);
             if (key.empty()) {  // hashed: the key travels in the metadata
                 const auto meta = responses[i].header("x-amz-meta-strata-key");
-                auto decoded = meta ? s3_detail::base64_decode(*meta) : std::nullopt;
+                auto decoded = meta ? detail::s3::base64_decode(*meta) : std::nullopt;
                 if (!decoded || decoded->empty() || !glob.matches(*decoded)) continue;
                 key = std::move(*decoded);
             }
@@ -115,7 +115,7 @@ public:
     }
 
     void store_many(std::span<const Entry> entries) {
-        std::vector<s3_detail::S3Request> reqs;
+        std::vector<detail::s3::S3Request> reqs;
         reqs.reserve(entries.size());
         for (const auto& e : entries) reqs.push_back(put_request(e.key, e.record));
         const auto responses = client_->execute(reqs, "store_many");
@@ -127,7 +127,7 @@ public:
     std::size_t erase_many(std::span<const std::string> keys) {
         std::set<std::string> names;
         for (const auto& k : keys) names.insert(object_name(k));  // every key checked before any delete
-        std::vector<s3_detail::S3Request> heads;
+        std::vector<detail::s3::S3Request> heads;
         heads.reserve(names.size());
         for (const auto& n : names) heads.push_back(request("HEAD", n));
         const auto responses = client_->execute(heads, "erase_many");
@@ -173,7 +173,7 @@ public:
 private:
     // GETs in parallel, results in input order.
     std::vector<std::optional<Record>> read_many(std::span<const std::string> keys, std::string_view op) {
-        std::vector<s3_detail::S3Request> reqs;
+        std::vector<detail::s3::S3Request> reqs;
         reqs.reserve(keys.size());
         for (const auto& k : keys) reqs.push_back(request("GET", object_name(k)));
         auto responses = client_->execute(reqs, op);
@@ -193,25 +193,25 @@ private:
 
     std::string object_name(std::string_view key) const {
         validate_key(key);
-        std::string name = options().prefix + s3_detail::encode_key(key);
-        if (name.size() > options().max_name_size) return options().prefix + s3_detail::hashed_name(key);
+        std::string name = options().prefix + detail::s3::encode_key(key);
+        if (name.size() > options().max_name_size) return options().prefix + detail::s3::hashed_name(key);
         return name;
     }
 
-    static s3_detail::S3Request request(std::string method, std::string name) {
+    static detail::s3::S3Request request(std::string method, std::string name) {
         return {std::move(method), std::move(name), {}, {}, {}};
     }
 
-    s3_detail::S3Request put_request(std::string_view key, const Record& r) const {
-        s3_detail::S3Request req = request("PUT", object_name(key));
+    detail::s3::S3Request put_request(std::string_view key, const Record& r) const {
+        detail::s3::S3Request req = request("PUT", object_name(key));
         req.body = envelope::encode(r, options().compression);
         req.headers = {{"content-type", "application/octet-stream"},
                        {"x-amz-storage-class", options().storage_class},
                        {"x-amz-meta-strata-version", std::to_string(r.version)},
                        {"x-amz-meta-strata-checksum", to_hex(r.checksum)}};
         if (r.expires_at) req.headers.emplace_back("x-amz-meta-strata-expires", std::to_string(to_ns(*r.expires_at)));
-        if (s3_detail::is_hashed(std::string_view(req.key).substr(options().prefix.size())))
-            req.headers.emplace_back("x-amz-meta-strata-key", s3_detail::base64(key));
+        if (detail::s3::is_hashed(std::string_view(req.key).substr(options().prefix.size())))
+            req.headers.emplace_back("x-amz-meta-strata-key", detail::s3::base64(key));
         return req;
     }
 
@@ -219,22 +219,22 @@ private:
         return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
     }
 
-    std::optional<Record> read(s3_detail::HttpResponse r, std::string_view key, std::string_view op) const {
-        if (r.status == 404 && s3_detail::error_info(r).code != "NoSuchBucket") return std::nullopt;
+    std::optional<Record> read(detail::s3::HttpResponse r, std::string_view key, std::string_view op) const {
+        if (r.status == 404 && detail::s3::error_info(r).code != "NoSuchBucket") return std::nullopt;
         if (r.status != 200) client_->fail(op, r, key);
         Record rec = envelope::decode_or_unreadable(r.body);
         if (rec.expired()) return std::nullopt;
         return rec;
     }
 
-    void check(const s3_detail::HttpResponse& r, std::string_view key, std::string_view op) const {
+    void check(const detail::s3::HttpResponse& r, std::string_view key, std::string_view op) const {
         if (r.status != 200) client_->fail(op, r, key);
     }
 
     // From a HEAD: nullopt when absent, else whether the object is unexpired.
     // A HEAD's 404 has no body, so a missing bucket reads as a missing key
     // here; the listing or DELETE that follows reports it.
-    std::optional<bool> liveness(const s3_detail::HttpResponse& r, std::string_view name, std::string_view op) const {
+    std::optional<bool> liveness(const detail::s3::HttpResponse& r, std::string_view name, std::string_view op) const {
         if (r.status == 404) return std::nullopt;
         if (r.status != 200) client_->fail(op, r, name);
         const auto expires = r.header("x-amz-meta-strata-expires");
@@ -257,7 +257,7 @@ private:
         } while (token);
     }
 
-    std::unique_ptr<s3_detail::Client> client_;
+    std::unique_ptr<detail::s3::Client> client_;
 };
 
 static_assert(check_tier<S3Tier>());

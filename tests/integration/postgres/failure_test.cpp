@@ -179,7 +179,7 @@ TEST(PostgresFailure, AFrozenServerTimesOutInBoundedTime) {
 // permission and configured limits are refusals; a serialization failure or
 // deadlock is worth running again, not a conflict with a newer version.
 TEST(PostgresErrors, SqlstatesMapToWhatAProgramCanActOn) {
-    using postgres_detail::kind_of_sqlstate;
+    using detail::postgres::kind_of_sqlstate;
     for (const char* s : {"28000", "28P01", "42501", "53400"}) EXPECT_EQ(kind_of_sqlstate(s), ErrorKind::rejected) << s;
     for (const char* s : {"08006", "53300", "53100", "53200", "40001", "40P01", "57P01", "57P03", "25006", "58030", ""})
         EXPECT_EQ(kind_of_sqlstate(s), ErrorKind::unavailable) << s;
@@ -190,15 +190,15 @@ TEST(PostgresErrors, SqlstatesMapToWhatAProgramCanActOn) {
     for (const char* s : {"23505", "23514", "22001", "22P02", "42601", "42703", "0A000", "40002", "54000"})
         EXPECT_EQ(kind_of_sqlstate(s), ErrorKind::invalid) << s;
     // libpqxx 6 drops some SQLSTATEs; the exception's type still gives the class.
-    EXPECT_EQ(postgres_detail::sqlstate_of(pqxx::insufficient_privilege("denied")), "42501");
-    EXPECT_EQ(postgres_detail::sqlstate_of(pqxx::sql_error("e", "q", "23514")), "23514");
+    EXPECT_EQ(detail::postgres::sqlstate_of(pqxx::insufficient_privilege("denied")), "42501");
+    EXPECT_EQ(detail::postgres::sqlstate_of(pqxx::sql_error("e", "q", "23514")), "23514");
     EXPECT_TRUE(Error(kind_of_sqlstate("40P01"), "postgres", "store", "").transient());
     EXPECT_FALSE(Error(kind_of_sqlstate("23514"), "postgres", "store", "").transient());
 }
 
 // Refusals at connect time carry no SQLSTATE: the server's words decide.
 TEST(PostgresErrors, ConnectRefusalsAreRejected) {
-    using postgres_detail::kind_of_connect_failure;
+    using detail::postgres::kind_of_connect_failure;
     const std::string at = "connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  ";
     EXPECT_EQ(kind_of_connect_failure(at + "password authentication failed for user \"u\""), ErrorKind::rejected);
     EXPECT_EQ(kind_of_connect_failure(at + "role \"u\" does not exist"), ErrorKind::rejected);

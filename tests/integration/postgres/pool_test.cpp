@@ -17,16 +17,16 @@ using namespace std::chrono_literals;
 using strata::testing::failure_of;
 
 TEST(PostgresPool, WaitingForALentConnectionIsBounded) {
-    postgres_detail::PoolSettings s;
+    detail::postgres::PoolSettings s;
     s.tier_name = "postgres";
     s.conninfo = pgtest::shared_conninfo();
     s.size = 1;
     s.acquire_timeout = 300ms;
-    postgres_detail::Pool pool(s);
+    detail::postgres::Pool pool(s);
     std::atomic<bool> lent{false}, release{false};
     // Holds the only connection far longer than the wait may last.
     std::thread holder([&] {
-        pool.run("hold", [&](postgres_detail::Connection&) {
+        pool.run("hold", [&](detail::postgres::Connection&) {
             lent = true;
             for (int i = 0; i < 300 && !release; ++i) std::this_thread::sleep_for(10ms);
         });
@@ -35,7 +35,7 @@ TEST(PostgresPool, WaitingForALentConnectionIsBounded) {
     std::string message;
     auto [kind, took] = failure_of([&] {
         try {
-            pool.run("fetch", [](postgres_detail::Connection&) {});
+            pool.run("fetch", [](detail::postgres::Connection&) {});
         } catch (const Error& e) {
             message = e.what();
             throw;
@@ -47,7 +47,7 @@ TEST(PostgresPool, WaitingForALentConnectionIsBounded) {
     EXPECT_GE(took, 250ms);
     EXPECT_LT(took, 1500ms);
     EXPECT_NE(message.find("pool exhausted"), std::string::npos) << message;
-    EXPECT_NO_THROW(pool.run("fetch", [](postgres_detail::Connection&) {}));  // free again
+    EXPECT_NO_THROW(pool.run("fetch", [](detail::postgres::Connection&) {}));  // free again
 }
 
 }  // namespace

@@ -436,7 +436,7 @@ TEST_F(PostgresTierTest, SchemaIsCreatedAndVersioned) {
     tier.store("k", rec("v"));
     ASSERT_TRUE(table_exists(o.table));
     EXPECT_EQ(sql("SELECT version FROM strata_schema WHERE table_name = '" + o.table + "'")[0][0].as<int>(),
-              postgres_detail::schema_version);
+              detail::postgres::schema_version);
     const auto cols = sql("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '" +
                           o.table + "' ORDER BY column_name");
     std::map<std::string, std::string> types;
@@ -457,8 +457,8 @@ TEST_F(PostgresTierTest, SchemaIsCreatedAndVersioned) {
 
 TEST_F(PostgresTierTest, MigratesAVersionOneTable) {
     auto o = pgtest::options();
-    const postgres_detail::Names names(o.table);
-    sql(postgres_detail::migration_step(1, names));
+    const detail::postgres::Names names(o.table);
+    sql(detail::postgres::migration_step(1, names));
     sql("CREATE TABLE IF NOT EXISTS strata_schema (table_name text PRIMARY KEY, version integer NOT NULL,"
         " migrated_at timestamptz NOT NULL DEFAULT now())");
     sql("INSERT INTO strata_schema (table_name, version) VALUES ('" + o.table + "', 1)");
@@ -469,8 +469,8 @@ TEST_F(PostgresTierTest, MigratesAVersionOneTable) {
         tx.exec_params("INSERT INTO \"" + o.table +
                            "\" (key, value, version, checksum, updated_at) VALUES ('\\x6f6c64'::bytea, $1::bytea, 42,"
                            " $2::bytea, $3)",
-                       postgres_detail::bytea_param(old.value),
-                       postgres_detail::bytea_param(std::string_view(
+                       detail::postgres::bytea_param(old.value),
+                       detail::postgres::bytea_param(std::string_view(
                            reinterpret_cast<const char*>(old.checksum.data()), old.checksum.size())),
                        std::chrono::duration_cast<std::chrono::nanoseconds>(old.updated_at.time_since_epoch()).count());
     }
@@ -481,7 +481,7 @@ TEST_F(PostgresTierTest, MigratesAVersionOneTable) {
     EXPECT_TRUE(got->intact());
     EXPECT_EQ(got->updated_at, old.updated_at);
     EXPECT_EQ(sql("SELECT version FROM strata_schema WHERE table_name = '" + o.table + "'")[0][0].as<int>(),
-              postgres_detail::schema_version);
+              detail::postgres::schema_version);
     EXPECT_EQ(sql("SELECT size FROM \"" + o.table + "\"")[0][0].as<int>(), static_cast<int>(old.value.size()));
     EXPECT_EQ(tier.idle_keys(0ms), V{"old"});  // last_accessed was filled in
 }

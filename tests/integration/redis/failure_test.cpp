@@ -165,9 +165,9 @@ TEST(RedisFailure, ConnectTimeoutFiresWithinBound) {
 TEST(RedisFailure, PasswordAndAclUserAreSentAndNeverReported) {
     rt::Server server;
     rt::Raw admin(server.port());
-    ASSERT_EQ(strata::redis_detail::text(*admin({"ACL", "SETUSER", "alice", "on", ">s3cret-alice", "~*", "+@all"})),
+    ASSERT_EQ(strata::detail::redis::text(*admin({"ACL", "SETUSER", "alice", "on", ">s3cret-alice", "~*", "+@all"})),
               "OK");
-    ASSERT_EQ(strata::redis_detail::text(*admin({"CONFIG", "SET", "requirepass", "s3cret-default"})), "OK");
+    ASSERT_EQ(strata::detail::redis::text(*admin({"CONFIG", "SET", "requirepass", "s3cret-default"})), "OK");
 
     auto o = rt::options(server.port());
     o.password = "s3cret-default";
@@ -197,7 +197,7 @@ TEST(RedisFailure, PasswordAndAclUserAreSentAndNeverReported) {
 // memory limit are refusals; a server busy or loading passes; anything else
 // is a request the server will not take.
 TEST(RedisErrors, RepliesMapToWhatAProgramCanActOn) {
-    using strata::redis_detail::classify_error_reply;
+    using strata::detail::redis::classify_error_reply;
     for (const char* m : {"NOAUTH Authentication required.", "WRONGPASS invalid username-password pair",
                           "NOPERM this user has no permissions to run the 'mset' command",
                           "OOM command not allowed when used memory > 'maxmemory'.", "ERR invalid password"})
@@ -216,7 +216,7 @@ TEST(RedisErrors, RepliesMapToWhatAProgramCanActOn) {
 TEST(RedisErrors, ServerRefusalsAndBrokenContracts) {
     rt::Server server;
     rt::Raw admin(server.port());
-    ASSERT_EQ(strata::redis_detail::text(*admin({"ACL", "SETUSER", "reader", "on", ">pw", "~*", "+@read", "+auth"})),
+    ASSERT_EQ(strata::detail::redis::text(*admin({"ACL", "SETUSER", "reader", "on", ">pw", "~*", "+@read", "+auth"})),
               "OK");
     auto o = rt::options(server.port());
     o.username = "reader";
@@ -227,12 +227,12 @@ TEST(RedisErrors, ServerRefusalsAndBrokenContracts) {
 
     admin({"RPUSH", "list", "x"});
     const auto reply = admin({"GET", "list"});
-    EXPECT_EQ(failure_of([&] { strata::redis_detail::check(*reply, "redis", "fetch"); }).first, ErrorKind::invalid);
+    EXPECT_EQ(failure_of([&] { strata::detail::redis::check(*reply, "redis", "fetch"); }).first, ErrorKind::invalid);
 
     RedisTier tier(rt::options(server.port()));
     tier.store("before", record("v"));
-    ASSERT_EQ(strata::redis_detail::text(*admin({"CONFIG", "SET", "maxmemory-policy", "noeviction"})), "OK");
-    ASSERT_EQ(strata::redis_detail::text(*admin({"CONFIG", "SET", "maxmemory", "1"})), "OK");
+    ASSERT_EQ(strata::detail::redis::text(*admin({"CONFIG", "SET", "maxmemory-policy", "noeviction"})), "OK");
+    ASSERT_EQ(strata::detail::redis::text(*admin({"CONFIG", "SET", "maxmemory", "1"})), "OK");
     const auto [kind, took] = failure_of([&] { tier.store("k", record(std::string(4096, 'v'))); });
     EXPECT_EQ(kind, ErrorKind::rejected);  // OOM: over the configured limit
     EXPECT_FALSE(strata::Error(kind, "redis", "store", "").transient());

@@ -149,7 +149,7 @@ TEST(RedisManager, GetManyIsOneRedisCallForAllKeys) {
     const auto got = mgr.get_many(keys);
     for (int i = 0; i < 200; ++i) EXPECT_EQ(got[i], "v" + std::to_string(i));
     EXPECT_FALSE(got.back());
-    const std::string stats(strata::redis_detail::text(*raw({"INFO", "commandstats"})));
+    const std::string stats(strata::detail::redis::text(*raw({"INFO", "commandstats"})));
     EXPECT_NE(stats.find("cmdstat_mget:calls=1,"), std::string::npos) << stats;
     EXPECT_EQ(stats.find("cmdstat_get:"), std::string::npos) << stats;
 }

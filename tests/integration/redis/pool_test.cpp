@@ -28,11 +28,11 @@ namespace rt = strata_test::redis;
 strata::Record record(std::string value) { return strata::make_record(std::move(value), 1); }
 
 TEST(RedisPool, WaitingForALentConnectionIsBounded) {
-    strata::redis_detail::Settings s;
+    strata::detail::redis::Settings s;
     s.host = "127.0.0.1";
     s.port = rt::shared_port();
-    strata::redis_detail::Pool pool(s, "redis", 1, 300ms);
-    std::optional<strata::redis_detail::Pool::Lease> held(pool.borrow("hold"));
+    strata::detail::redis::Pool pool(s, "redis", 1, 300ms);
+    std::optional<strata::detail::redis::Pool::Lease> held(pool.borrow("hold"));
     // Released long after the wait should have ended, so a wait without a
     // deadline shows up as a late success instead of hanging the test.
     std::thread releaser([&] {

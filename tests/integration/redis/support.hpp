@@ -119,20 +119,20 @@ class Raw {
 public:
     explicit Raw(int port = shared_port()) : conn_(settings(port), "raw") {}
 
-    strata::redis_detail::Reply operator()(std::initializer_list<std::string_view> args) {
-        strata::redis_detail::Command cmd;
+    strata::detail::redis::Reply operator()(std::initializer_list<std::string_view> args) {
+        strata::detail::redis::Command cmd;
         for (auto a : args) cmd.arg(a);
         return conn_.run(cmd, "raw");
     }
 
 private:
-    static strata::redis_detail::Settings settings(int port) {
-        strata::redis_detail::Settings s;
+    static strata::detail::redis::Settings settings(int port) {
+        strata::detail::redis::Settings s;
         s.host = "127.0.0.1";
         s.port = port;
         return s;
     }
-    strata::redis_detail::Connection conn_;
+    strata::detail::redis::Connection conn_;
 };
 
 }  // namespace strata_test::redis

@@ -296,7 +296,7 @@ TEST(RedisTier, BatchesAreSingleCommandsAndListingNeverUsesKeys) {
     EXPECT_EQ(tier.fetch_many(keys).size(), keys.size());
     EXPECT_EQ(tier.keys("k1*").size(), 111u);
     EXPECT_EQ(tier.erase_many(keys), keys.size());
-    const std::string stats(strata::redis_detail::text(*raw({"INFO", "commandstats"})));
+    const std::string stats(strata::detail::redis::text(*raw({"INFO", "commandstats"})));
     EXPECT_NE(stats.find("cmdstat_mset:calls=1,"), std::string::npos) << stats;
     EXPECT_NE(stats.find("cmdstat_set:calls=2,"), std::string::npos) << stats;  // one SET PX per expiring entry
     EXPECT_NE(stats.find("cmdstat_mget:calls=1,"), std::string::npos) << stats;

@@ -16,7 +16,7 @@
 
 namespace {
 
-using namespace strata::s3_detail;
+using namespace strata::detail::s3;
 
 TEST(S3Naming, EncodingIsReversibleAndReadable) {
     const std::vector<std::string> keys = {"plain", "with space", "a/b", "100%", "ü日本", "\x01\x7f", "\xff\xfe",

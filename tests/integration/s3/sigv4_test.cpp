@@ -16,7 +16,7 @@
 namespace {
 
 namespace fs = std::filesystem;
-using namespace strata::s3_detail;
+using namespace strata::detail::s3;
 using strata::to_hex;
 
 const fs::path testdata = STRATA_SOURCE_DIR "/tests/testdata";

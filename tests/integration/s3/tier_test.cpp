@@ -145,7 +145,7 @@ TEST(S3Tier, MetadataAndStorageClassAreOnTheObject) {
     auto r = rec("meta", 42);
     r.expires_at = strata::Clock::now() + 1h;
     tier.store("m", r);
-    strata::s3_detail::Client client(o);
+    strata::detail::s3::Client client(o);
     const auto head = client.execute_one({"HEAD", o.prefix + "m", {}, {}, {}}, "test");
     ASSERT_EQ(head.status, 200);
     EXPECT_EQ(head.header("x-amz-meta-strata-version"), "42");
@@ -158,7 +158,7 @@ TEST(S3Tier, GarbageObjectIsUnreadableNotFatal) {
     auto o = options();
     S3Tier tier(o);
     tier.store("good", rec("fine"));
-    strata::s3_detail::Client client(o);
+    strata::detail::s3::Client client(o);
     ASSERT_EQ(client.execute_one({"PUT", o.prefix + "bad", {}, {}, "not an envelope"}, "test").status, 200);
     const auto got = tier.fetch_many(std::vector<std::string>{"bad", "good"});
     ASSERT_TRUE(got[0].has_value());
@@ -363,7 +363,7 @@ TEST(S3Tier, ConcurrentCallersShareOneTier) {
 // a long batch never sends a signature older than the request (S3 refuses
 // those 15 minutes on), and the first requests go out before the rest are built.
 TEST(S3Session, BuildsEachRequestWhenASlotFrees) {
-    using namespace strata::s3_detail;
+    using namespace strata::detail::s3;
     const Client client(options(true));
     constexpr std::size_t width = 3, count = 12;
     std::vector<HttpResponse> out(count);

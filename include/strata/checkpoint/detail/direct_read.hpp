@@ -8,7 +8,7 @@
 #include "strata/core/capabilities.hpp"
 #include "strata/core/record.hpp"
 
-namespace strata::checkpoint_detail {
+namespace strata::detail::checkpoint {
 
 // Reads a batch straight from a tier for a checkpoint or a rollback: through
 // peek_many where the tier has it (core/capabilities.hpp), so capturing a
@@ -24,4 +24,4 @@ std::vector<std::string> sorted_keys(T& tier) {
     return detail::all_keys_sorted(tier);
 }
 
-}  // namespace strata::checkpoint_detail
+}  // namespace strata::detail::checkpoint

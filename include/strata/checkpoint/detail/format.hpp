@@ -20,7 +20,7 @@
 //
 // Records of a tier are in strictly increasing key order (bytewise), so the
 // consistency hash, taken over them in stream order, is over sorted keys.
-namespace strata::checkpoint_detail {
+namespace strata::detail::checkpoint {
 
 inline constexpr std::string_view magic = "STRACKPT";
 inline constexpr std::uint64_t format_version = 1;
@@ -57,4 +57,4 @@ inline void hash_record(Sha256& h, std::string& scratch, std::uint64_t tier, std
     throw Error(ErrorKind::corrupt, "checkpoint", std::string(op), "checkpoint '" + std::string(id) + "' " + why);
 }
 
-}  // namespace strata::checkpoint_detail
+}  // namespace strata::detail::checkpoint

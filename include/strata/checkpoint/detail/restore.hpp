@@ -13,7 +13,7 @@
 #include "strata/core/error.hpp"
 #include "strata/core/record.hpp"
 
-namespace strata::checkpoint_detail {
+namespace strata::detail::checkpoint {
 
 inline bool same_record(const std::optional<Record>& now, const Record& captured) {
     return now && now->version == captured.version && now->checksum == captured.checksum &&
@@ -133,4 +133,4 @@ private:
     std::vector<Entry> batch_;
 };
 
-}  // namespace strata::checkpoint_detail
+}  // namespace strata::detail::checkpoint

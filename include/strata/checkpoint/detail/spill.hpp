@@ -12,7 +12,7 @@
 #include "strata/core/error.hpp"
 #include "strata/core/record.hpp"
 
-namespace strata::checkpoint_detail {
+namespace strata::detail::checkpoint {
 
 // Records of one tier parked in an anonymous temporary file (gone when
 // closed, also after a crash), written in order and read back once: a
@@ -77,4 +77,4 @@ private:
     std::uint64_t count_ = 0;
 };
 
-}  // namespace strata::checkpoint_detail
+}  // namespace strata::detail::checkpoint

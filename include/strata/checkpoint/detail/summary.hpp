@@ -17,7 +17,7 @@
 // get() need not read the stream. Plain text, one field a line, names and
 // keys percent-encoded, and a last line with the SHA-256 of all before it:
 // readable with `tail`, and a flipped byte anywhere in it is caught.
-namespace strata::checkpoint_detail {
+namespace strata::detail::checkpoint {
 
 inline constexpr std::string_view summary_magic = "strata-checkpoint-summary 1\n";
 
@@ -144,4 +144,4 @@ inline std::optional<CheckpointInfo> decode_summary(std::string_view s) {
     return info;
 }
 
-}  // namespace strata::checkpoint_detail
+}  // namespace strata::detail::checkpoint

@@ -22,7 +22,7 @@
 // POSIX file primitives for FileTier: whole-file reads, crash-safe writes
 // (temporary file, fsync, rename, fsync of the directory) and errno mapped to
 // strata::Error. std::filesystem has no fsync and no O_EXCL, hence the raw calls.
-namespace strata::file_detail {
+namespace strata::detail::file {
 
 namespace fs = std::filesystem;
 
@@ -165,4 +165,4 @@ inline void prune_empty_dirs(fs::path dir, const fs::path& root) {
     }
 }
 
-}  // namespace strata::file_detail
+}  // namespace strata::detail::file

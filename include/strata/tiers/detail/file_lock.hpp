@@ -34,7 +34,7 @@
 // its holder dies. A forked child would share its parent's descriptor, so it
 // opens its own on first use (fork only from a parent with no thread inside
 // a lock: the child inherits the mutexes as they were).
-namespace strata::file_detail {
+namespace strata::detail::file {
 
 // Starts with '.', so the walk skips it, but not with temp_prefix, so temp
 // cleaning never removes it.
@@ -132,4 +132,4 @@ private:
     std::mutex reopen_;
 };
 
-}  // namespace strata::file_detail
+}  // namespace strata::detail::file

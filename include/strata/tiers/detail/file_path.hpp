@@ -21,7 +21,7 @@
 // Directory and file names end differently, so a key's file can never be
 // another key's directory. Decoding accepts only what encoding produces, so
 // each path has exactly one key and stray files are ignored.
-namespace strata::file_detail {
+namespace strata::detail::file {
 
 inline constexpr std::size_t max_component = 200;  // + suffix stays far below NAME_MAX (255)
 inline constexpr std::string_view dir_suffix = ".d";
@@ -84,4 +84,4 @@ inline std::optional<std::string> decode_path(std::string_view relative) {
     return key;
 }
 
-}  // namespace strata::file_detail
+}  // namespace strata::detail::file

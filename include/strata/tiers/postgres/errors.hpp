@@ -11,7 +11,7 @@
 #include "strata/core/detail/hex.hpp"
 #include "strata/core/error.hpp"
 
-namespace strata::postgres_detail {
+namespace strata::detail::postgres {
 
 // Values of `password` in a conninfo (keyword=value or URI form), so they can
 // be blanked out of any server or libpq message that might echo them.
@@ -199,4 +199,4 @@ inline ErrorKind kind_of_connect_failure(std::string_view message) {
     }
 }
 
-}  // namespace strata::postgres_detail
+}  // namespace strata::detail::postgres

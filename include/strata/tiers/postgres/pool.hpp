@@ -20,7 +20,7 @@
 #include "strata/core/error.hpp"
 #include "strata/tiers/postgres/errors.hpp"
 
-namespace strata::postgres_detail {
+namespace strata::detail::postgres {
 
 using Steady = std::chrono::steady_clock;
 
@@ -287,4 +287,4 @@ private:
     Watchdog watchdog_;
 };
 
-}  // namespace strata::postgres_detail
+}  // namespace strata::detail::postgres

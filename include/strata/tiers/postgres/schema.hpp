@@ -9,7 +9,7 @@
 
 #include "strata/core/error.hpp"
 
-namespace strata::postgres_detail {
+namespace strata::detail::postgres {
 
 // Version 1 is the row itself; version 2 adds the bookkeeping columns and the
 // expiry index; version 3 the version index (changed_since). Each step is
@@ -102,4 +102,4 @@ inline void migrate(pqxx::connection& conn, const Names& n, const std::string& t
     tx.commit();
 }
 
-}  // namespace strata::postgres_detail
+}  // namespace strata::detail::postgres

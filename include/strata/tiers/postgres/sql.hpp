@@ -10,7 +10,7 @@
 // Text encodings for values bound as parameters. Everything user-supplied
 // (keys, values, patterns) travels as a parameter in one of these forms, so no
 // key or pattern can change the text of a statement.
-namespace strata::postgres_detail {
+namespace strata::detail::postgres {
 
 // bytea travels as the server's own hex text format (`\x` then hex digits) in
 // both directions. It needs neither libpqxx 6's binarystring (deprecated in 7)
@@ -84,4 +84,4 @@ private:
     std::string text_;
 };
 
-}  // namespace strata::postgres_detail
+}  // namespace strata::detail::postgres

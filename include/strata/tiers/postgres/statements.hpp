@@ -6,7 +6,7 @@
 
 #include "strata/tiers/postgres/schema.hpp"
 
-namespace strata::postgres_detail {
+namespace strata::detail::postgres {
 
 // The tier's prepared statements. Their text depends only on the validated,
 // quoted table name and the options; keys, values and patterns are always
@@ -80,4 +80,4 @@ inline std::array<std::pair<const char*, std::string>, 10> statements(const Name
     }};
 }
 
-}  // namespace strata::postgres_detail
+}  // namespace strata::detail::postgres

@@ -15,7 +15,7 @@
 #include "strata/core/error.hpp"
 #include "strata/tiers/redis/reply.hpp"
 
-namespace strata::redis_detail {
+namespace strata::detail::redis {
 
 // Where and how to connect; built from RedisOptions by the tier.
 struct Settings {
@@ -139,4 +139,4 @@ private:
     bool broken_ = false;
 };
 
-}  // namespace strata::redis_detail
+}  // namespace strata::detail::redis

@@ -16,7 +16,7 @@
 #include "strata/core/error.hpp"
 #include "strata/tiers/redis/connection.hpp"
 
-namespace strata::redis_detail {
+namespace strata::detail::redis {
 
 // At most `size` connections, lent one per call. The mutex guards only the
 // idle list, the count and the queue of waiters: connecting and every command
@@ -103,4 +103,4 @@ private:
     std::uint64_t next_ticket_ = 0;
 };
 
-}  // namespace strata::redis_detail
+}  // namespace strata::detail::redis

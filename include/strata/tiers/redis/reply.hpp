@@ -10,7 +10,7 @@
 
 #include "strata/core/error.hpp"
 
-namespace strata::redis_detail {
+namespace strata::detail::redis {
 
 struct FreeReply {
     void operator()(redisReply* r) const noexcept { freeReplyObject(r); }
@@ -139,4 +139,4 @@ inline void status(const redisReply& r, std::string_view tier, std::string_view 
     if (r.type != REDIS_REPLY_STATUS) unexpected(r, tier, op);
 }
 
-}  // namespace strata::redis_detail
+}  // namespace strata::detail::redis

@@ -10,7 +10,7 @@
 #include "strata/tiers/redis/pool.hpp"
 #include "strata/tiers/redis/reply.hpp"
 
-namespace strata::redis_detail {
+namespace strata::detail::redis {
 
 // Walks the keyspace with SCAN MATCH (never KEYS, which blocks the server),
 // calling on_page(names) for each page. SCAN may return a key more than
@@ -59,4 +59,4 @@ inline std::vector<std::optional<long long>> idle_seconds(Connection& conn, cons
     return out;
 }
 
-}  // namespace strata::redis_detail
+}  // namespace strata::detail::redis

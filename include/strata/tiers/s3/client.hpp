@@ -27,7 +27,7 @@
 // The S3 protocol under the tier: addressing (path style or bucket-in-host style),
 // signing every attempt afresh, batches with retries, and the two XML
 // exchanges (ListObjectsV2, DeleteObjects).
-namespace strata::s3_detail {
+namespace strata::detail::s3 {
 
 struct S3Request {
     std::string method;
@@ -249,4 +249,4 @@ private:
     mutable Digest signing_key_{};
 };
 
-}  // namespace strata::s3_detail
+}  // namespace strata::detail::s3

@@ -12,7 +12,7 @@
 // From an HTTP response to a strata::Error: S3's error code (from the XML
 // body, or the status when a HEAD has none), whether it is worth retrying,
 // and which kind it is once retries are spent.
-namespace strata::s3_detail {
+namespace strata::detail::s3 {
 
 struct S3ErrorInfo {
     std::string code;     // "NoSuchKey", "SlowDown", ... or "HTTP 503"
@@ -162,4 +162,4 @@ inline std::string describe(const HttpResponse& r, std::string_view bucket, std:
     return s;
 }
 
-}  // namespace strata::s3_detail
+}  // namespace strata::detail::s3

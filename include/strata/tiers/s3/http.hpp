@@ -21,7 +21,7 @@
 // handle with bounded concurrency. A Session (multi handle + easy handles)
 // keeps its connections alive between calls; a pool hands one session to
 // each concurrent caller, so no lock is held while requests are in flight.
-namespace strata::s3_detail {
+namespace strata::detail::s3 {
 
 // Only the body is borrowed: curl copies the rest when the request starts.
 struct HttpRequest {
@@ -262,4 +262,4 @@ private:
     std::vector<std::unique_ptr<Session>> idle_;
 };
 
-}  // namespace strata::s3_detail
+}  // namespace strata::detail::s3

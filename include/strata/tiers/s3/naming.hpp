@@ -21,7 +21,7 @@
 // so a glob's ASCII literal prefix is still a listing prefix. A name that
 // would exceed the limit becomes "%~" + SHA-256(key) ("%~" never starts
 // an escape), with the key itself in the object's x-amz-meta-strata-key.
-namespace strata::s3_detail {
+namespace strata::detail::s3 {
 
 inline constexpr std::string_view hashed_marker = "%~";
 
@@ -110,4 +110,4 @@ inline std::optional<std::string> base64_decode(std::string_view s) {
     return out;
 }
 
-}  // namespace strata::s3_detail
+}  // namespace strata::detail::s3

@@ -50,7 +50,7 @@ struct S3Options {
     std::string name = "s3";  // the tier's name in errors and reports
 };
 
-namespace s3_detail {
+namespace detail::s3 {
 
 inline std::string env_or(const std::string& value, const char* name, std::string fallback = {}) {
     if (!value.empty()) return value;
@@ -72,5 +72,5 @@ inline S3Options resolve_options(S3Options o) {
     return o;
 }
 
-}  // namespace s3_detail
+}  // namespace detail::s3
 }  // namespace strata

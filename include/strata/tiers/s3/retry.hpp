@@ -6,7 +6,7 @@
 
 #include "strata/tiers/s3/options.hpp"
 
-namespace strata::s3_detail {
+namespace strata::detail::s3 {
 
 // The wait before retry number `attempt` (0 for the first retry): the base
 // doubled each time, capped at 10 s, then "equal jitter" (half fixed, half
@@ -23,4 +23,4 @@ inline std::chrono::milliseconds backoff(const S3RetryOptions& r, std::size_t at
     return ms{d.count() - d.count() / 2 + half(rng)};
 }
 
-}  // namespace strata::s3_detail
+}  // namespace strata::detail::s3

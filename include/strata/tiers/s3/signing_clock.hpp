@@ -13,7 +13,7 @@
 // more than 15 minutes from its own clock (RequestTimeTooSkewed), so a host
 // whose clock has drifted would fail every call. As AWS's SDKs do, the
 // client then signs by the server's time, read from the refusal's Date.
-namespace strata::s3_detail {
+namespace strata::detail::s3 {
 
 inline std::optional<int> parse_digits(std::string_view s) {
     int v = 0;
@@ -82,4 +82,4 @@ private:
     std::atomic<std::int64_t> offset_{0};
 };
 
-}  // namespace strata::s3_detail
+}  // namespace strata::detail::s3

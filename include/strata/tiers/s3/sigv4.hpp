@@ -18,7 +18,7 @@
 // encoding, the payload hash always signed. Ours rather than curl's
 // CURLOPT_AWS_SIGV4 because curl 7.88 neither adds x-amz-content-sha256 nor
 // lets us check its canonical request against AWS's examples.
-namespace strata::s3_detail {
+namespace strata::detail::s3 {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
@@ -209,4 +209,4 @@ inline Signature sign_v4(const SigningInput& in, const Credentials& creds, std::
     return sign_v4(in, creds, region, service, date, signing_key(creds.secret_key, date.substr(0, 8), region, service));
 }
 
-}  // namespace strata::s3_detail
+}  // namespace strata::detail::s3

@@ -8,7 +8,7 @@
 
 #include "strata/core/detail/percent.hpp"
 
-namespace strata::s3_detail {
+namespace strata::detail::s3 {
 
 // RFC 3986 unreserved bytes: the only ones SigV4 leaves unencoded.
 inline constexpr detail::ByteSet unreserved = detail::alphanumeric.with("-._~");
@@ -35,4 +35,4 @@ inline std::string base64(std::string_view bytes) {
     return out;
 }
 
-}  // namespace strata::s3_detail
+}  // namespace strata::detail::s3

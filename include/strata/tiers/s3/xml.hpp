@@ -11,7 +11,7 @@
 
 // S3's responses (listings, errors, multi-delete results) are small XML
 // documents; expat reads them into a tiny tree, entities and all.
-namespace strata::s3_detail {
+namespace strata::detail::s3 {
 
 struct XmlError : std::runtime_error {
     using std::runtime_error::runtime_error;
@@ -120,4 +120,4 @@ inline std::string xml_escape(std::string_view s) {
     return out;
 }
 
-}  // namespace strata::s3_detail
+}  // namespace strata::detail::s3
