@@ -120,7 +120,7 @@ TEST(PostgresNames, EachTierNamesItselfInErrorsAndHealth) {
         FAIL() << "a schema from the future was used";
     } catch (const Error& e) {
         EXPECT_EQ(e.tier(), "orders-db");
-        EXPECT_EQ(e.kind(), ErrorKind::rejected);
+        EXPECT_EQ(e.kind(), ErrorKind::invalid);
         EXPECT_NE(std::string(e.what()).find("strata: orders-db migrate failed"), std::string::npos) << e.what();
     }
     EXPECT_EQ(PostgresTier{sessions_options}.fetch("k")->value, "v");
