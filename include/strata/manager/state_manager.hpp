@@ -403,10 +403,14 @@ private:
     // raced a write are read again; after a few tries, under their stripes,
     // waiting for the write in progress.
     std::vector<detail::Lookup> search_validated(std::span<const std::string> keys, const std::vector<std::size_t>& at) {
-        std::vector<detail::Lookup> found(at.size());
-        std::vector<std::size_t> todo(at.size());
-        for (std::size_t j = 0; j < todo.size(); ++j) todo[j] = j;
-        for (int attempt = 1; !todo.empty(); ++attempt) {
+        std::vector<std::size_t> slots(at.size());
+        std::vector<std::uint64_t> seen(at.size());
+        for (std::size_t j = 0; j < at.size(); ++j) seen[j] = marks_.snapshot(slots[j] = marks_.slot(keys[at[j]]));
+        auto found = tiers_.search(keys, at, options_.write_through);
+        std::vector<std::size_t> todo;  // indices into `found` that raced a write
+        for (std::size_t j = 0; j < at.size(); ++j)
+            if (!marks_.quiet_since(slots[j], seen[j])) todo.push_back(j);
+        for (int attempt = 2; !todo.empty(); ++attempt) {
             std::vector<std::size_t> sub(todo.size());
             for (std::size_t n = 0; n < todo.size(); ++n) sub[n] = at[todo[n]];
             if (attempt == read_attempts) {
@@ -417,15 +421,12 @@ private:
                 for (std::size_t n = 0; n < todo.size(); ++n) found[todo[n]] = std::move(got[n]);
                 break;
             }
-            std::vector<std::uint64_t> seen(todo.size());
-            for (std::size_t n = 0; n < todo.size(); ++n) seen[n] = marks_.snapshot(marks_.slot(keys[sub[n]]));
+            for (const auto j : todo) seen[j] = marks_.snapshot(slots[j]);
             auto got = tiers_.search(keys, sub, options_.write_through);
             std::vector<std::size_t> again;
             for (std::size_t n = 0; n < todo.size(); ++n) {
-                if (marks_.quiet_since(marks_.slot(keys[sub[n]]), seen[n]))
-                    found[todo[n]] = std::move(got[n]);
-                else
-                    again.push_back(todo[n]);
+                found[todo[n]] = std::move(got[n]);
+                if (!marks_.quiet_since(slots[todo[n]], seen[todo[n]])) again.push_back(todo[n]);
             }
             todo = std::move(again);
         }
