@@ -22,6 +22,7 @@
 #include <thread>
 #include "common/failure.hpp"
 #include "common/temp_dir.hpp"
+#include "common/tier_wrappers.hpp"
 #include "common/record_snapshot.hpp"
 
 using namespace std::chrono_literals;
@@ -42,34 +43,14 @@ struct CountingPromotion {
     }
 };
 
-// A real tier with a hook run before each fetch_many (to act mid-capture).
-template <class T>
-class Hooked {
-public:
-    static constexpr strata::Temperature temperature = T::temperature;
-    static constexpr bool durable = T::durable;
-    explicit Hooked(T t) : tier_(std::move(t)), hook_(std::make_shared<std::function<void()>>()) {}
-    void on_fetch_many(std::function<void()> f) { *hook_ = std::move(f); }
-    T& inner() { return tier_; }
-
-    std::string_view name() const { return tier_.name(); }
-    std::optional<strata::Record> fetch(std::string_view k) { return tier_.fetch(k); }
-    void store(std::string_view k, const strata::Record& r) { tier_.store(k, r); }
-    bool erase(std::string_view k) { return tier_.erase(k); }
-    std::vector<std::string> keys(std::string_view g) { return tier_.keys(g); }
-    std::vector<std::optional<strata::Record>> fetch_many(std::span<const std::string> k) {
-        if (*hook_) (*hook_)();
-        return tier_.fetch_many(k);
-    }
-    void store_many(std::span<const strata::Entry> e) { tier_.store_many(e); }
-    std::size_t erase_many(std::span<const std::string> k) { return tier_.erase_many(k); }
-    strata::TierStats stats() { return tier_.stats(); }
-    bool ping() { return tier_.ping(); }
-
-private:
-    T tier_;
-    std::shared_ptr<std::function<void()>> hook_;
-};
+// A real tier that runs `f` before each batch read a capture makes (to act
+// mid-capture); captures read through peek_many where the tier has it.
+using Hooked = strata::testing::Switchable<strata::MemoryTier>;
+void on_capture_read(Hooked& tier, std::function<void()> f) {
+    tier.switches().before = [f = std::move(f)](std::string_view op) {
+        if (op == "fetch_many" || op == "peek_many") f();
+    };
+}
 
 using Manager = strata::StateManager<strata::LruCache, CountingPromotion, strata::MemoryTier, strata::FileTier>;
 using Ckpt = strata::Checkpointer<Manager, strata::DirectoryCheckpointStore>;
@@ -357,14 +338,14 @@ TEST_F(CheckpointTest, CorruptRecordFailsTheCaptureOrIsSkippedAndReported) {
 }
 
 TEST_F(CheckpointTest, WritesWaitForTheCaptureUnlessToldNotTo) {
-    using HookedManager = strata::StateManager<strata::NoCache, strata::NeverPromote, Hooked<strata::MemoryTier>>;
-    HookedManager m{strata::NoCache{}, strata::NeverPromote{}, Hooked<strata::MemoryTier>{strata::MemoryTier{}}};
+    using HookedManager = strata::StateManager<strata::NoCache, strata::NeverPromote, Hooked>;
+    HookedManager m{strata::NoCache{}, strata::NeverPromote{}, Hooked{strata::MemoryTier{}}};
     strata::Checkpointer c{m, strata::DirectoryCheckpointStore{dir.path / "hooked", {.fsync = false}}};
     m.set("a", "1");
 
     std::future<void> writer;
     bool finished_during_capture = true;
-    m.tier<0>().on_fetch_many([&] {
+    on_capture_read(m.tier<0>(), [&] {
         if (writer.valid()) return;
         writer = std::async(std::launch::async, [&] { m.set("b", "2"); });
         // With writes held the set cannot finish while we are inside the capture.
@@ -379,7 +360,7 @@ TEST_F(CheckpointTest, WritesWaitForTheCaptureUnlessToldNotTo) {
 
     writer = {};
     const auto cut_before = m.current_version();
-    m.tier<0>().on_fetch_many([&] {
+    on_capture_read(m.tier<0>(), [&] {
         if (writer.valid()) return;
         writer = std::async(std::launch::async, [&] { m.set("c", "3"); });
         finished_during_capture = writer.wait_for(10s) == std::future_status::ready;  // does not hang
@@ -539,8 +520,8 @@ TEST_F(CheckpointTest, TierStoreSinkDroppedWithoutCommitLeavesNothing) {
 // A child process killed with SIGKILL in the middle of a capture leaves the
 // earlier checkpoint intact and no half-written one listed.
 TEST_F(CheckpointTest, ChildKilledMidCaptureLeavesEarlierCheckpointsIntact) {
-    using HookedManager = strata::StateManager<strata::NoCache, strata::NeverPromote, Hooked<strata::MemoryTier>>;
-    HookedManager m{strata::NoCache{}, strata::NeverPromote{}, Hooked<strata::MemoryTier>{strata::MemoryTier{}}};
+    using HookedManager = strata::StateManager<strata::NoCache, strata::NeverPromote, Hooked>;
+    HookedManager m{strata::NoCache{}, strata::NeverPromote{}, Hooked{strata::MemoryTier{}}};
     std::mt19937_64 rng(42);
     std::vector<std::pair<std::string, std::string>> kv;
     for (int i = 0; i < 4000; ++i) {
@@ -559,7 +540,7 @@ TEST_F(CheckpointTest, ChildKilledMidCaptureLeavesEarlierCheckpointsIntact) {
     ASSERT_GE(child, 0);
     if (child == 0) {
         int calls = 0;
-        m.tier<0>().on_fetch_many([&] {
+        on_capture_read(m.tier<0>(), [&] {
             if (++calls == 30) {  // ~1.5 MB streamed to the temporary file by now
                 (void)!::write(ready[1], "x", 1);
                 ::sleep(30);  // killed long before this ends
