@@ -15,6 +15,9 @@ packages=(
   redis-server postgresql python3 python3-botocore openssl
   # process tools the server scripts use
   procps psmisc
+  # the reliability suite: libFuzzer (clang 14 and its runtime), loopback
+  # partitions (nftables), coverage (gcovr)
+  clang libclang-rt-14-dev nftables gcovr
 )
 
 missing=()
