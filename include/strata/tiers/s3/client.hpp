@@ -46,6 +46,37 @@ struct ListPage {
     std::optional<std::string> next_token;
 };
 
+// One ListObjectsV2 answer; throws XmlError for anything that is not one.
+inline ListPage parse_list(std::string_view xml) {
+    const XmlNode root = parse_xml(xml);
+    if (root.name != "ListBucketResult") throw XmlError("expected ListBucketResult, got " + root.name);
+    const bool url_encoded = root.child_text("EncodingType").value_or("") == "url";
+    ListPage page;
+    for (const auto& c : root.children) {
+        if (c.name != "Contents") continue;
+        ListPage::Object o;
+        const auto key = c.child_text("Key");
+        if (!key) throw XmlError("a listed object has no Key");
+        if (url_encoded) {
+            auto decoded = uri_decode(*key, true);
+            if (!decoded) throw XmlError("a listed key has a malformed URL encoding");
+            o.key = std::move(*decoded);
+        } else {
+            o.key = *key;
+        }
+        const std::string size = c.child_text("Size").value_or("0");
+        const auto [end, ec] = std::from_chars(size.data(), size.data() + size.size(), o.size);
+        if (ec != std::errc{} || end != size.data() + size.size()) throw XmlError("a listed object has a bad Size");
+        page.objects.push_back(std::move(o));
+    }
+    if (root.child_text("IsTruncated").value_or("false") == "true") {
+        page.next_token = root.child_text("NextContinuationToken");
+        if (!page.next_token || page.next_token->empty())
+            throw XmlError("a truncated listing has no continuation token");
+    }
+    return page;
+}
+
 inline std::string content_md5(std::string_view body) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
@@ -207,36 +238,6 @@ private:
     HttpSettings settings() const {
         return {options_.timeout, options_.connect_timeout, options_.max_parallel,
                 options_.ca_file.empty() ? nullptr : options_.ca_file.c_str()};
-    }
-
-    static ListPage parse_list(std::string_view xml) {
-        const XmlNode root = parse_xml(xml);
-        if (root.name != "ListBucketResult") throw XmlError("expected ListBucketResult, got " + root.name);
-        const bool url_encoded = root.child_text("EncodingType").value_or("") == "url";
-        ListPage page;
-        for (const auto& c : root.children) {
-            if (c.name != "Contents") continue;
-            ListPage::Object o;
-            const auto key = c.child_text("Key");
-            if (!key) throw XmlError("a listed object has no Key");
-            if (url_encoded) {
-                auto decoded = uri_decode(*key, true);
-                if (!decoded) throw XmlError("a listed key has a malformed URL encoding");
-                o.key = std::move(*decoded);
-            } else {
-                o.key = *key;
-            }
-            const std::string size = c.child_text("Size").value_or("0");
-            const auto [end, ec] = std::from_chars(size.data(), size.data() + size.size(), o.size);
-            if (ec != std::errc{} || end != size.data() + size.size()) throw XmlError("a listed object has a bad Size");
-            page.objects.push_back(std::move(o));
-        }
-        if (root.child_text("IsTruncated").value_or("false") == "true") {
-            page.next_token = root.child_text("NextContinuationToken");
-            if (!page.next_token || page.next_token->empty())
-                throw XmlError("a truncated listing has no continuation token");
-        }
-        return page;
     }
 
     S3Options options_;
