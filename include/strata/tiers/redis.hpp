@@ -48,6 +48,45 @@ struct RedisOptions {
     std::string name = "redis";     // the tier's name in errors and reports
 };
 
+namespace detail::redis {
+
+// The records in an MGET reply, in key order; expired ones as absent.
+inline std::vector<std::optional<Record>> decode_values(const redisReply& reply, std::size_t count,
+                                                        std::string_view tier, std::string_view op) {
+    const redisReply& values = array(reply, tier, op);
+    if (values.elements != count) unexpected(values, tier, op);
+    std::vector<std::optional<Record>> out(count);
+    const auto now = Clock::now();
+    for (std::size_t i = 0; i < count; ++i) {
+        const redisReply& v = *values.element[i];
+        if (v.type != REDIS_REPLY_STRING) continue;  // nil: absent, or not a string key
+        Record r = envelope::decode_or_unreadable(text(v));
+        if (!r.expired(now)) out[i] = std::move(r);
+    }
+    return out;
+}
+
+// The INFO figures stats() reports.
+inline void parse_info(std::string_view info, TierStats& s) {
+    static constexpr std::string_view wanted[] = {"redis_version", "used_memory",     "connected_clients",
+                                                  "keyspace_hits", "keyspace_misses", "expired_keys",
+                                                  "evicted_keys",  "maxmemory_policy"};
+    while (!info.empty()) {
+        const auto eol = info.find('\n');
+        std::string_view line = info.substr(0, eol);
+        info = eol == std::string_view::npos ? std::string_view{} : info.substr(eol + 1);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        const auto colon = line.find(':');
+        if (colon == std::string_view::npos) continue;
+        const auto field = line.substr(0, colon), value = line.substr(colon + 1);
+        for (auto w : wanted)
+            if (field == w) s.details.emplace_back(std::string(field), std::string(value));
+        if (field == "used_memory") s.bytes = std::stoull(std::string(value));
+    }
+}
+
+}  // namespace detail::redis
+
 // The hot tier on Redis (hiredis). Records are stored as the shared envelope
 // with Redis's own TTL (SET PX), so Redis expires them itself. Every batch is
 // one round trip. Safe to share between threads: each call borrows a pooled
@@ -75,7 +114,7 @@ public:
         auto mget = mget_of(full);
         // The connection goes back to the pool before the values are decoded.
         const detail::redis::Reply reply = state_->pool.borrow("fetch")->run(mget, "fetch");
-        return decode_values(*reply, keys.size(), "fetch");
+        return detail::redis::decode_values(*reply, keys.size(), name(), "fetch");
     }
 
     // fetch_many that leaves Redis's idle times (LRU/LFU data) alone, for
@@ -106,7 +145,7 @@ public:
                 values = std::move(replies[1]);
             }
         }
-        return decode_values(*values, keys.size(), "peek_many");
+        return detail::redis::decode_values(*values, keys.size(), name(), "peek_many");
     }
 
     void store(std::string_view key, const Record& record) {
@@ -230,7 +269,7 @@ public:
         detail::redis::check(*replies[1], name(), "stats");
         s.keys = total;
         s.details.emplace_back("dbsize", std::to_string(total));
-        parse_info(detail::redis::text(*replies[1]), s);
+        detail::redis::parse_info(detail::redis::text(*replies[1]), s);
         const int no_touch = state_->no_touch.load();  // known after the first peek_many
         s.details.emplace_back("no_touch", no_touch == State::yes ? "yes" : no_touch == State::no ? "no" : "unknown");
         if (!state_->options.key_prefix.empty() && total <= stats_scan_limit) {
@@ -301,22 +340,6 @@ private:
         return cmd;
     }
 
-    // The records in an MGET reply, in key order; expired ones as absent.
-    std::vector<std::optional<Record>> decode_values(const redisReply& reply, std::size_t count,
-                                                     std::string_view op) const {
-        const redisReply& values = detail::redis::array(reply, name(), op);
-        if (values.elements != count) detail::redis::unexpected(values, name(), op);
-        std::vector<std::optional<Record>> out(count);
-        const auto now = Clock::now();
-        for (std::size_t i = 0; i < count; ++i) {
-            const redisReply& v = *values.element[i];
-            if (v.type != REDIS_REPLY_STRING) continue;  // nil: absent, or not a string key
-            Record r = envelope::decode_or_unreadable(detail::redis::text(v));
-            if (!r.expired(now)) out[i] = std::move(r);
-        }
-        return out;
-    }
-
     static long long remaining_ms(Clock::time_point expires_at, Clock::time_point now) {
         if (expires_at <= now) return 0;
         // Rounded up: a record must not vanish before its expiry.
@@ -338,24 +361,6 @@ private:
             return std::nullopt;
         }
         return detail::redis::integer(r, name(), op);
-    }
-
-    static void parse_info(std::string_view info, TierStats& s) {
-        static constexpr std::string_view wanted[] = {"redis_version", "used_memory",     "connected_clients",
-                                                      "keyspace_hits", "keyspace_misses", "expired_keys",
-                                                      "evicted_keys",  "maxmemory_policy"};
-        while (!info.empty()) {
-            const auto eol = info.find('\n');
-            std::string_view line = info.substr(0, eol);
-            info = eol == std::string_view::npos ? std::string_view{} : info.substr(eol + 1);
-            if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-            const auto colon = line.find(':');
-            if (colon == std::string_view::npos) continue;
-            const auto field = line.substr(0, colon), value = line.substr(colon + 1);
-            for (auto w : wanted)
-                if (field == w) s.details.emplace_back(std::string(field), std::string(value));
-            if (field == "used_memory") s.bytes = std::stoull(std::string(value));
-        }
     }
 
     std::unique_ptr<State> state_;

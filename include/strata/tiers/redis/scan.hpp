@@ -12,6 +12,21 @@
 
 namespace strata::detail::redis {
 
+// One SCAN reply: fills `names` with the page's key names (views into the
+// reply) and returns the next cursor.
+inline std::string_view scan_page(const redisReply& reply, std::vector<std::string_view>& names,
+                                  std::string_view tier, std::string_view op) {
+    const redisReply& page = array(reply, tier, op);
+    if (page.elements != 2 || page.element[0]->type != REDIS_REPLY_STRING ||
+        page.element[1]->type != REDIS_REPLY_ARRAY)
+        unexpected(page, tier, op);
+    names.clear();
+    const redisReply& found = *page.element[1];
+    for (std::size_t i = 0; i < found.elements; ++i)
+        if (found.element[i]->type == REDIS_REPLY_STRING) names.push_back(text(*found.element[i]));
+    return text(*page.element[0]);
+}
+
 // Walks the keyspace with SCAN MATCH (never KEYS, which blocks the server),
 // calling on_page(names) for each page. SCAN may return a key more than
 // once, and pages may be empty; callers dedupe. Each page borrows a
@@ -28,16 +43,9 @@ void scan(Pool& pool, std::string_view match, std::size_t count, std::string_vie
         Command cmd("SCAN");
         cmd.arg(cursor).arg("MATCH").arg(match).arg("COUNT").arg(count_arg);
         const Reply reply = pool.borrow(op)->run(cmd, op);
-        const redisReply& page = array(*reply, tier, op);
-        if (page.elements != 2 || page.element[0]->type != REDIS_REPLY_STRING ||
-            page.element[1]->type != REDIS_REPLY_ARRAY)
-            unexpected(page, tier, op);
-        names.clear();
-        const redisReply& found = *page.element[1];
-        for (std::size_t i = 0; i < found.elements; ++i)
-            if (found.element[i]->type == REDIS_REPLY_STRING) names.push_back(text(*found.element[i]));
+        const std::string_view next = scan_page(*reply, names, tier, op);
         on_page(static_cast<const std::vector<std::string_view>&>(names));
-        cursor.assign(text(*page.element[0]));
+        cursor.assign(next);
     } while (cursor != "0");
 }
 
