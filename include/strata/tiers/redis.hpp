@@ -2,6 +2,7 @@
 
 #include <algorithm>  // sort, unique
 #include <atomic>
+#include <charconv>  // from_chars
 #include <chrono>
 #include <cstddef>  // size_t
 #include <memory>   // unique_ptr
@@ -66,8 +67,9 @@ inline std::vector<std::optional<Record>> decode_values(const redisReply& reply,
     return out;
 }
 
-// The INFO figures stats() reports.
-inline void parse_info(std::string_view info, TierStats& s) {
+// The INFO figures stats() reports. A used_memory that is not a number is a
+// broken reply: Error{invalid}, like any reply the command never gets.
+inline void parse_info(std::string_view info, TierStats& s, std::string_view tier) {
     static constexpr std::string_view wanted[] = {"redis_version", "used_memory",     "connected_clients",
                                                   "keyspace_hits", "keyspace_misses", "expired_keys",
                                                   "evicted_keys",  "maxmemory_policy"};
@@ -81,7 +83,11 @@ inline void parse_info(std::string_view info, TierStats& s) {
         const auto field = line.substr(0, colon), value = line.substr(colon + 1);
         for (auto w : wanted)
             if (field == w) s.details.emplace_back(std::string(field), std::string(value));
-        if (field == "used_memory") s.bytes = std::stoull(std::string(value));
+        if (field != "used_memory") continue;
+        const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), s.bytes);
+        if (ec != std::errc{} || end != value.data() + value.size())
+            throw Error(ErrorKind::invalid, std::string(tier), "stats",
+                        "INFO's used_memory is not a number: '" + std::string(value) + "'");
     }
 }
 
@@ -269,7 +275,7 @@ public:
         detail::redis::check(*replies[1], name(), "stats");
         s.keys = total;
         s.details.emplace_back("dbsize", std::to_string(total));
-        detail::redis::parse_info(detail::redis::text(*replies[1]), s);
+        detail::redis::parse_info(detail::redis::text(*replies[1]), s, name());
         const int no_touch = state_->no_touch.load();  // known after the first peek_many
         s.details.emplace_back("no_touch", no_touch == State::yes ? "yes" : no_touch == State::no ? "no" : "unknown");
         if (!state_->options.key_prefix.empty() && total <= stats_scan_limit) {
