@@ -91,6 +91,14 @@ inline void parse_info(std::string_view info, TierStats& s, std::string_view tie
     }
 }
 
+// Whether OBJECT IDLETIME's `idle_seconds` is at least `older_than`, rounded
+// so that a listed key really is that idle. Compared in seconds: the
+// server's figure times 1000 could overflow.
+inline bool idle_at_least(long long idle_seconds, std::chrono::milliseconds older_than) noexcept {
+    const auto ms = older_than.count();
+    return idle_seconds >= ms / 1000 + (ms % 1000 > 0 ? 1 : 0);
+}
+
 }  // namespace detail::redis
 
 // The hot tier on Redis (hiredis). Records are stored as the shared envelope
@@ -252,7 +260,8 @@ public:
                                const auto idle = detail::redis::idle_seconds(*state_->pool.borrow("idle_keys"),
                                                                             names, name());
                                for (std::size_t i = 0; i < names.size(); ++i)
-                                   if (idle[i] && *idle[i] * 1000 >= older_than.count() && names[i].starts_with(prefix))
+                                   if (idle[i] && detail::redis::idle_at_least(*idle[i], older_than) &&
+                                       names[i].starts_with(prefix))
                                        seen.emplace(names[i].substr(prefix.size()));
                            });
         std::vector<std::string> out(std::make_move_iterator(seen.begin()), std::make_move_iterator(seen.end()));

@@ -2,6 +2,8 @@
 // tests on constructed replies (no server involved).
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -43,6 +45,22 @@ TEST(RedisFuzzRegressions, InfoUsedMemoryIsReadAsBytes) {
     strata::TierStats s;
     strata::detail::redis::parse_info("# Memory\r\nused_memory:1048576\r\nused_memory_human:1.00M\r\n", s, "redis");
     EXPECT_EQ(s.bytes, 1048576u);
+}
+
+// idle_keys multiplied OBJECT IDLETIME's figure by 1000: signed overflow for
+// a server's figure over 2^63 / 1000 (UndefinedBehaviorSanitizer stops there).
+TEST(RedisFuzzRegressions, IdleTimeComparisonCannotOverflow) {
+    using strata::detail::redis::idle_at_least;
+    using std::chrono::milliseconds;
+    constexpr long long most = std::numeric_limits<long long>::max(), least = std::numeric_limits<long long>::min();
+    EXPECT_TRUE(idle_at_least(most, milliseconds(1000)));
+    EXPECT_TRUE(idle_at_least(most, milliseconds(most)));
+    EXPECT_FALSE(idle_at_least(least, milliseconds(0)));
+    EXPECT_FALSE(idle_at_least(most / 1000, milliseconds(most)));
+    // Rounded up: a key idle 1 s is not idle 1.001 s, one idle 2 s is.
+    EXPECT_FALSE(idle_at_least(1, milliseconds(1001)));
+    EXPECT_TRUE(idle_at_least(2, milliseconds(1001)));
+    EXPECT_TRUE(idle_at_least(0, milliseconds(0)));
 }
 
 }  // namespace
