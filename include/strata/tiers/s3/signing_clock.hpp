@@ -69,10 +69,14 @@ public:
     }
 
     // Takes the server's time from a response's Date header; false when the
-    // header does not parse, leaving the clock as it was.
+    // header does not parse or names a time Clock cannot hold (before 1970 or
+    // after 2262 for nanoseconds: now() would overflow), leaving the clock as
+    // it was.
     bool adopt(std::string_view http_date) noexcept {
+        constexpr auto latest = std::chrono::duration_cast<std::chrono::seconds>(Clock::duration::max()).count();
+        constexpr std::int64_t day = 86'400;  // room for the host's clock being ahead of the server's
         const auto server = parse_http_date(http_date);
-        if (!server) return false;
+        if (!server || *server < day || *server > latest - day) return false;
         const auto local = std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count();
         offset_.store(*server - local, std::memory_order_relaxed);
         return true;
