@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <string>
 #include <string_view>
 
+#include "strata/tiers/s3/naming.hpp"
 #include "strata/tiers/s3/signing_clock.hpp"
 
 namespace {
@@ -30,6 +32,16 @@ TEST(FuzzRegressions, ServerDateWithinTheClocksRangeIsStillAdopted) {
     EXPECT_GT(clock.offset().count(), 0);
     EXPECT_EQ(std::chrono::duration_cast<std::chrono::seconds>(clock.now().time_since_epoch()).count() / 86'400,
               4'102'444'800 / 86'400);  // 2100-01-01
+}
+
+// decode_name took any spelling of an escape: a stray object "%41" listed as
+// key "A" (twice beside the object "A"), and "%00" as a key holding a NUL.
+TEST(FuzzRegressions, ObjectNamesStrataDidNotWriteAreNotKeys) {
+    using strata::detail::s3::decode_name;
+    for (const std::string_view name : {"%41", "a%2Db", "%00", "x%00y", "%7E", "%C3%A9"})
+        EXPECT_FALSE(decode_name(name).has_value()) << name;
+    for (const std::string key : {"A", "a-b", "~", "caf\xc3\xa9", "a/b c%", "\xff"})
+        EXPECT_EQ(decode_name(strata::detail::s3::encode_key(key)), key);
 }
 
 }  // namespace

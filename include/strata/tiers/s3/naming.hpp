@@ -81,9 +81,13 @@ inline std::string encode_key(std::string_view key) {
     return out;
 }
 
-// nullopt for hashed names and for names strata did not write.
+// nullopt for hashed names and for names strata did not write: other
+// spellings of a key ("%41" for "A"), which would list a key twice, and
+// escaped NULs, which no key holds.
 inline std::optional<std::string> decode_name(std::string_view name) {
-    return detail::percent_decode(name, {.upper_case_only = true});
+    auto key = detail::percent_decode(name, {.upper_case_only = true});
+    if (!key || key->find('\0') != std::string::npos || encode_key(*key) != name) return std::nullopt;
+    return key;
 }
 
 inline bool is_hashed(std::string_view name) noexcept { return name.starts_with(hashed_marker); }
