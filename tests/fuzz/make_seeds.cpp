@@ -3,7 +3,7 @@
 // servers really send. The seeds are committed; run this again only when a
 // format changes, from the repository's root:
 //
-//   g++ -std=c++20 -Iinclude -Itests tests/fuzz/make_seeds.cpp -o build-fuzz/make_seeds -lssl -lcrypto -lz
+//   g++ -std=c++20 -Iinclude -Itests tests/fuzz/make_seeds.cpp -o build-fuzz/make_seeds -lexpat -lssl -lcrypto -lz
 //   build-fuzz/make_seeds
 #include <cstdint>
 #include <filesystem>
@@ -17,6 +17,9 @@
 #include "strata/codec/zlib_stream.hpp"
 #include "strata/core/envelope.hpp"
 #include "strata/tiers/detail/file_path.hpp"
+#include "strata/tiers/s3/naming.hpp"
+#include "strata/tiers/s3/uri.hpp"
+#include "strata/tiers/s3/xml.hpp"
 
 using namespace strata;
 using namespace std::string_literals;
@@ -167,23 +170,29 @@ void s3_xml() {
     seed("s3_xml", "entities", "<!DOCTYPE e [<!ENTITY a \"&#x41;&#13;\">]><Error><Code>&a;</Code></Error>");
 }
 
+// Listed under an empty S3Options::prefix, as the target reads them.
 void s3_listings() {
+    using detail::s3::encode_key, detail::s3::uri_encode, detail::s3::xml_escape;
     const std::string head =
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult "
-        "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>bucket</Name><Prefix>p/</Prefix>";
-    const std::string object = "<Contents><Key>p/user%3A42%2Fa+b</Key><LastModified>2026-12-02T05:48:58.000Z"
-                               "</LastModified><ETag>&quot;9b2cf535f27731c974343645a3985328&quot;</ETag>"
-                               "<Size>97</Size><StorageClass>STANDARD</StorageClass></Contents>";
+        "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>bucket</Name><Prefix></Prefix>";
+    const auto object = [](std::string_view name, int size) {
+        return "<Contents><Key>" + std::string(name) +
+               "</Key><LastModified>2026-12-02T05:48:58.000Z</LastModified><ETag>&quot;9b2cf535f27731c974343645a3985328"
+               "&quot;</ETag><Size>" + std::to_string(size) + "</Size><StorageClass>STANDARD</StorageClass></Contents>";
+    };
     seed("s3_listing", "url_encoded",
-         head + "<KeyCount>2</KeyCount><MaxKeys>1000</MaxKeys><EncodingType>url</EncodingType>"
-                "<IsTruncated>false</IsTruncated>" + object +
-             "<Contents><Key>p/%25~0123456789abcdef</Key><Size>120</Size></Contents></ListBucketResult>");
+         head + "<KeyCount>3</KeyCount><MaxKeys>1000</MaxKeys><EncodingType>url</EncodingType>"
+                "<IsTruncated>false</IsTruncated>" +
+             object(uri_encode(encode_key("user:42/a b"), false), 97) +
+             object(uri_encode(encode_key("caf\xc3\xa9 \xff"), false), 12) +
+             object(uri_encode(detail::s3::hashed_name(std::string(2000, 'k')), false), 120) + "</ListBucketResult>");
     seed("s3_listing", "truncated",
          head + "<IsTruncated>true</IsTruncated><NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM="
-                "</NextContinuationToken>" + object + "</ListBucketResult>");
+                "</NextContinuationToken>" + object(encode_key("k1"), 5) + "</ListBucketResult>");
     seed("s3_listing", "plain_keys",
-         head + "<IsTruncated>false</IsTruncated><Contents><Key>p/caf\xc3\xa9</Key><Size>0</Size></Contents>"
-                "</ListBucketResult>");
+         head + "<IsTruncated>false</IsTruncated>" + object(encode_key("caf\xc3\xa9"), 0) +
+             object(xml_escape(encode_key("a<b>&'\"")), 3) + "</ListBucketResult>");
     seed("s3_listing", "empty", head + "<KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>");
     seed("s3_listing", "base64_key", "dXNlcjo0Mg==");
 }

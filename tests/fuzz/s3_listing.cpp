@@ -1,7 +1,8 @@
 // ListObjectsV2 answers as S3Tier::keys reads them: the page, the object
 // names it lists (decoded back to keys, or hashed names whose key comes
 // base64-encoded in x-amz-meta-strata-key), and the continuation. Anything
-// malformed throws XmlError, which the client reports as corrupt.
+// malformed throws XmlError, which the client reports as corrupt. Names are
+// taken as listed under an empty S3Options::prefix.
 #include "fuzz_support.hpp"
 #include "strata/tiers/s3/client.hpp"
 #include "strata/tiers/s3/naming.hpp"
@@ -24,7 +25,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             (void)base64_decode(o.key.substr(hashed_marker.size()));
             continue;
         }
-        (void)decode_name(o.key);
+        // Only names strata wrote decode, each to the one key written there.
+        if (const auto key = decode_name(o.key))
+            STRATA_FUZZ_CHECK(key->find('\0') == std::string::npos && encode_key(*key) == o.key);
     }
     // As a key: its object name decodes back to it (the mapping is injective).
     if (!in.empty() && in.find('\0') == std::string_view::npos) {
