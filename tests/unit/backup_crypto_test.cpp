@@ -390,6 +390,13 @@ TEST(SegmentedCipherTest, IncompressibleDataIsStoredAsIsAndRepetitiveDataShrinks
     const std::string text = repetitive_text(n);
     EXPECT_LT(seal(key, text).size(), n / 10);
     EXPECT_EQ(seal(key, text, {.compression_level = 0}).size(), n + overhead);
+
+    // Compression that paused over incompressible data resumes when the
+    // data compresses again.
+    const std::string mixed = noise + repetitive_text(4 * n);
+    const std::string file = seal(key, mixed);
+    EXPECT_LT(file.size(), n + 2 * n);
+    EXPECT_EQ(open(key, file), mixed);
 }
 
 class TamperTest : public ::testing::Test {

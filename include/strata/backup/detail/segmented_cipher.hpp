@@ -2,7 +2,7 @@
 
 #include <openssl/crypto.h>  // OPENSSL_cleanse, CRYPTO_memcmp
 
-#include <algorithm>  // min
+#include <algorithm>  // min, max, copy
 #include <array>
 #include <cstddef>  // size_t
 #include <cstdint>  // uint8_t, uint32_t, uint64_t
@@ -32,7 +32,8 @@ namespace strata::detail::backup {
 struct SealOptions {
     std::uint32_t segment_size = 64 * 1024;
     // zlib's level, 0 for none. A segment is stored deflated only when that
-    // makes it smaller, so incompressible data costs no more than its size.
+    // makes it smaller, so incompressible data costs no more than its size
+    // (and, after a few segments, no deflate time: see max_backoff).
     int compression_level = 1;
 };
 
@@ -123,9 +124,15 @@ private:
         if (index_ > 0xFFFFFFFFu) throw std::length_error("strata: a backup file holds at most 2^32 segments");
         body_.clear();
         std::string deflated;
-        if (options_.compression_level > 0 && !plain_.empty())
-            deflated = codec::zlib_compress(plain_, options_.compression_level);
-        if (!deflated.empty() && 4 + deflated.size() < plain_.size()) {
+        const bool attempt = options_.compression_level > 0 && !plain_.empty() && skip_ == 0;
+        if (skip_ > 0) --skip_;
+        if (attempt) deflated = codec::zlib_compress(plain_, options_.compression_level);
+        const bool shrank = attempt && 4 + deflated.size() < plain_.size();
+        if (attempt) {
+            backoff_ = shrank ? 0 : std::min<std::uint32_t>(std::max<std::uint32_t>(1, 2 * backoff_), max_backoff);
+            skip_ = backoff_;
+        }
+        if (shrank) {
             body_ += static_cast<char>(body_deflated);
             envelope::detail::put_u32(body_, static_cast<std::uint32_t>(plain_.size()));
             body_ += deflated;
@@ -142,6 +149,12 @@ private:
         ++index_;
     }
 
+    // A segment that did not shrink makes the next 1, 2, 4, ... up to 64
+    // skip zlib: incompressible data (values already compressed or
+    // encrypted) then costs almost no deflate time, and data that turns
+    // compressible again is noticed within 64 segments.
+    static constexpr std::uint32_t max_backoff = 64;
+
     SealOptions options_;
     FileHeader header_;
     FileKeys keys_;
@@ -150,6 +163,7 @@ private:
     std::string plain_, body_, frame_;
     std::uint64_t index_ = 0;
     std::uint64_t plaintext_bytes_ = 0;
+    std::uint32_t skip_ = 0, backoff_ = 0;
     bool started_ = false;
 };
 
