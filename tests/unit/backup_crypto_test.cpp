@@ -250,6 +250,8 @@ TEST_F(KeyFileTest, ErrorsNameThePathAndNeverTheContents) {
         fs::path path;
         ErrorKind kind;
     };
+    const fs::path fifo = dir.path / "fifo";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
     std::string bad_hex = hex;
     bad_hex[40] = 'g';
     const std::vector<Case> cases = {
@@ -264,6 +266,7 @@ TEST_F(KeyFileTest, ErrorsNameThePathAndNeverTheContents) {
         {write("crlf", hex.substr(0, 63) + "\r\n"), ErrorKind::invalid},
         {write("empty", ""), ErrorKind::invalid},
         {dir.path, ErrorKind::invalid},
+        {fifo, ErrorKind::invalid},
     };
     for (const auto& c : cases) {
         const Error e = error_of([&] { EncryptionKey::from_file(c.path); });

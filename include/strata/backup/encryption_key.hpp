@@ -113,7 +113,9 @@ public:
     // the path and never the contents.
     static EncryptionKey from_file(const std::filesystem::path& path) {
         using detail::backup::key_file_error;
-        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        // Non-blocking, so a FIFO put in the key's place is refused rather
+        // than waited on; regular files ignore the flag.
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0) {
             const int err = errno;
             key_file_error(err == ENOENT || err == ENOTDIR ? ErrorKind::not_found
