@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "strata/core/detail/socket.hpp"
 #include "strata/core/error.hpp"
 #include "strata/tiers/redis/reply.hpp"
 
@@ -123,6 +124,8 @@ public:
 private:
     [[noreturn]] void fail(std::string_view op, int saved_errno) {
         broken_ = true;
+        // The pool closes it next: a command the server has not yet received dies with it.
+        if (ctx_->fd >= 0) abort_on_close(ctx_->fd);
         const int err = ctx_->err;
         const bool timed_out = is_timeout(err, saved_errno);
         std::string why = err ? ctx_->errstr : "no reply";
