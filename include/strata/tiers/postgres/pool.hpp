@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "strata/core/detail/socket.hpp"
 #include "strata/core/error.hpp"
 #include "strata/tiers/postgres/errors.hpp"
 
@@ -79,7 +80,9 @@ private:
                 if (e.fired) continue;
                 if (e.deadline <= now) {
                     // The entry stays registered until disarm(), so the fd is
-                    // still owned by a live connection here.
+                    // still owned by a live connection here. The connection is
+                    // dropped after this, and its statement with it.
+                    abort_on_close(e.fd);
                     ::shutdown(e.fd, SHUT_RDWR);
                     e.fired = true;
                 } else if (e.deadline < next) {
