@@ -15,6 +15,7 @@
 #include <type_traits>  // is_invocable_r_v
 #include <vector>
 
+#include "strata/core/detail/socket.hpp"
 #include "strata/tiers/s3/sigv4.hpp"  // Headers, lower, trim_all
 
 // HTTP over libcurl: every call, one request or a thousand, runs on a multi
@@ -174,6 +175,12 @@ private:
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(settings.timeout.count()));
         curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(settings.connect_timeout.count()));
         curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+        // curl closes a connection once its transfer is done or given up on
+        // (a timeout): a request given up on must not reach the server later.
+        curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, +[](void*, curl_socket_t fd, curlsocktype) {
+            abort_on_close(fd);
+            return static_cast<int>(CURL_SOCKOPT_OK);
+        });
         if (settings.ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, settings.ca_file);
         curl_easy_setopt(h, CURLOPT_USERAGENT, "strata-s3");
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &Session::on_body);
