@@ -1,7 +1,6 @@
 #pragma once
 
-#include <algorithm>  // min, sort, unique
-#include <iterator>   // make_move_iterator
+#include <algorithm>  // min
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -22,9 +21,9 @@
 
 #include "strata/checkpoint/checkpoint_info.hpp"
 #include "strata/checkpoint/checkpoint_store.hpp"
+#include "strata/checkpoint/detail/capture.hpp"
 #include "strata/checkpoint/detail/direct_read.hpp"
 #include "strata/checkpoint/detail/restore.hpp"
-#include "strata/checkpoint/detail/spill.hpp"
 #include "strata/checkpoint/detail/summary.hpp"
 #include "strata/checkpoint/retention.hpp"
 #include "strata/checkpoint/stream_reader.hpp"
@@ -305,16 +304,15 @@ private:
         info.writes_held = capture.hold_writes;
         auto sink = store_.begin(info.id);
         CheckpointWriter writer(sink, info.id, options_.compression_level);
-        if (capture.hold_writes) {
-            auto pause = mgr_.pause_writes();
-            info.version_cut = mgr_.current_version();
-            mgr_.tiers().for_each([&](auto& tier, auto index) {
-                if constexpr ((Mask >> decltype(index)::value & 1) != 0)
-                    capture_tier(tier, index(), writer, info, capture);
-            });
-        } else {
-            capture_while_writing<Mask>(writer, info, capture);
-        }  // writes go on while the stream is finished and synced
+        auto select = [](auto& tier, std::size_t) { return detail::checkpoint::sorted_keys(tier); };
+        auto keep = [&](std::size_t index, const std::string& name, const std::string& key,
+                        const std::optional<Record>& r) { return this->keep(index, name, key, r, info, capture); };
+        detail::checkpoint::Capture<Mask, M, decltype(writer), decltype(select), decltype(keep)> run(
+            mgr_, writer, info, options_.batch_size, select, keep, "checkpoint");
+        if (capture.hold_writes)
+            run.held();
+        else
+            run.while_writing();  // writes go on while the stream is finished and synced
         const auto sum = writer.finish();
         info.key_count = sum.key_count;
         info.bytes = sum.bytes;
@@ -338,21 +336,6 @@ private:
         return now;
     }
 
-    template <class T, class W>
-    void capture_tier(T& tier, std::size_t index, W& writer, CheckpointInfo& info, const CaptureOptions& capture) {
-        const std::string name(tier.name());
-        const auto keys = detail::checkpoint::sorted_keys(tier);
-        writer.begin_tier(index, T::temperature, name);
-        for (std::size_t from = 0; from < keys.size(); from += options_.batch_size) {
-            const auto batch = std::span<const std::string>(keys).subspan(from, std::min(options_.batch_size, keys.size() - from));
-            auto got = detail::checkpoint::read_many(tier, batch, "checkpoint");
-            for (std::size_t j = 0; j < batch.size(); ++j)
-                if (keep(index, name, batch[j], got[j], info, capture)) writer.add(batch[j], *got[j]);
-        }
-        const auto [count, bytes] = writer.end_tier();
-        info.tiers.push_back({index, name, T::temperature, count, bytes});
-    }
-
     // Whether a copy read from tier `index` belongs in the capture.
     bool keep(std::size_t index, const std::string& name, const std::string& key, const std::optional<Record>& r,
               CheckpointInfo& info, const CaptureOptions& capture) {
@@ -366,59 +349,6 @@ private:
                         "key '" + key + "' fails checksum verification; no checkpoint was stored");
         info.skipped.push_back({index, key});
         return false;
-    }
-
-    // A capture with writes going on. Tiers listed one after another could
-    // each miss a key that a write moved between them (a demotion, a write
-    // erasing colder copies): the manager's write journal adds every key
-    // written meanwhile. Then each batch of keys is read from every selected
-    // tier at one instant, with writes of those keys held, so no key is
-    // caught between tiers; the records wait in temporary files until the
-    // stream is written tier by tier. A key present throughout the capture
-    // is in the checkpoint, at its version at some instant of the capture.
-    template <std::uint64_t Mask, class W>
-    void capture_while_writing(W& writer, CheckpointInfo& info, const CaptureOptions& capture) {
-        auto journal = mgr_.journal_writes();
-        info.version_cut = mgr_.current_version();
-        std::vector<std::string> keys;
-        auto tiers = mgr_.tiers();
-        tiers.for_each([&](auto& tier, auto index) {
-            if constexpr ((Mask >> decltype(index)::value & 1) != 0) {
-                auto listed = tier.keys("*");
-                keys.insert(keys.end(), std::make_move_iterator(listed.begin()), std::make_move_iterator(listed.end()));
-            }
-        });
-        auto moved = journal->drain();
-        keys.insert(keys.end(), std::make_move_iterator(moved.begin()), std::make_move_iterator(moved.end()));
-        std::sort(keys.begin(), keys.end());
-        keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-
-        std::array<std::optional<detail::checkpoint::SpillFile>, Tiers::size> spills;
-        for (std::size_t from = 0; from < keys.size(); from += options_.batch_size) {
-            const auto batch =
-                std::span<const std::string>(keys).subspan(from, std::min(options_.batch_size, keys.size() - from));
-            const auto hold = mgr_.hold_keys(batch);
-            tiers.for_each([&](auto& tier, auto index) {
-                if constexpr ((Mask >> decltype(index)::value & 1) != 0) {
-                    const std::string name(tier.name());
-                    auto& spill = spills[index()];
-                    if (!spill) spill.emplace();
-                    auto got = detail::checkpoint::read_many(tier, batch, "checkpoint");
-                    for (std::size_t j = 0; j < batch.size(); ++j)
-                        if (keep(index(), name, batch[j], got[j], info, capture)) spill->add(batch[j], *got[j]);
-                }
-            });
-        }
-        tiers.for_each([&](auto& tier, auto index) {
-            using T = std::remove_reference_t<decltype(tier)>;
-            if constexpr ((Mask >> decltype(index)::value & 1) != 0) {
-                const std::string name(tier.name());
-                writer.begin_tier(index(), T::temperature, name);
-                if (auto& spill = spills[index()]) spill->replay([&](const std::string& k, const Record& r) { writer.add(k, r); });
-                const auto [count, bytes] = writer.end_tier();
-                info.tiers.push_back({index(), name, T::temperature, count, bytes});
-            }
-        });
     }
 
     // A checkpoint goes back only into the tiers it came from.
