@@ -15,7 +15,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <type_traits>  // remove_reference_t
 #include <utility>  // declval, move
 #include <vector>
 
@@ -93,7 +92,7 @@ struct tier_list<TierSet<Ts...>> {
 
 // "20261122T135000.123456Z-000001-manual": UTC time first, so ids sort by
 // creation; the sequence orders ids made within one microsecond.
-inline std::string make_checkpoint_id(Clock::time_point at, std::uint64_t sequence, CheckpointType type) {
+inline std::string make_time_id(Clock::time_point at, std::uint64_t sequence, std::string_view tag) {
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(at.time_since_epoch()).count();
     const std::time_t secs = static_cast<std::time_t>(us / 1'000'000);
     std::tm tm{};
@@ -102,7 +101,11 @@ inline std::string make_checkpoint_id(Clock::time_point at, std::uint64_t sequen
     std::snprintf(buf, sizeof buf, "%04d%02d%02dT%02d%02d%02d.%06lldZ-%06llu-", tm.tm_year + 1900, tm.tm_mon + 1,
                   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(us % 1'000'000),
                   static_cast<unsigned long long>(sequence % 1'000'000));
-    return buf + std::string(to_string(type));
+    return buf + std::string(tag);
+}
+
+inline std::string make_checkpoint_id(Clock::time_point at, std::uint64_t sequence, CheckpointType type) {
+    return make_time_id(at, sequence, to_string(type));
 }
 
 // The creation time an id carries, to the microsecond; nullopt if `id` is
@@ -121,6 +124,16 @@ inline std::optional<Clock::time_point> checkpoint_id_time(std::string_view id) 
     const std::time_t secs = timegm(&tm);
     return Clock::time_point(std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(secs) +
                                                                          std::chrono::microseconds(us)));
+}
+
+// `now`, but never before the newest of `ids` (sorted, made by
+// make_time_id): after the clock steps back, a new id still sorts (and is
+// kept) as the newest, by time and by id.
+inline Clock::time_point not_before_newest(Clock::time_point now, const std::vector<std::string>& ids) {
+    if (!ids.empty())
+        if (auto newest = checkpoint_id_time(ids.back()); newest && *newest >= now)
+            now = *newest + std::chrono::microseconds(1);
+    return now;
 }
 
 }  // namespace detail::checkpoint
@@ -220,7 +233,7 @@ public:
         CheckpointInfo info;
         try {
             info = check(id, "rollback");
-            check_layout(info);
+            detail::checkpoint::check_layout(mgr_.tiers(), info, "checkpoint", "rollback");
         } catch (const Error&) {
             std::lock_guard lock(stats_mutex_);
             ++counters_.refused_rollbacks;
@@ -324,16 +337,8 @@ private:
         return info;
     }
 
-    // Now, but never before the newest checkpoint in the store: after the
-    // clock steps back, a new checkpoint still sorts (and is kept) as the
-    // newest, by time and by id.
     Clock::time_point creation_time() {
-        auto now = options_.clock();
-        const auto ids = store_.ids();
-        if (!ids.empty())
-            if (auto newest = detail::checkpoint::checkpoint_id_time(ids.back()); newest && *newest >= now)
-                now = *newest + std::chrono::microseconds(1);
-        return now;
+        return detail::checkpoint::not_before_newest(options_.clock(), store_.ids());
     }
 
     // Whether a copy read from tier `index` belongs in the capture.
@@ -349,21 +354,6 @@ private:
                         "key '" + key + "' fails checksum verification; no checkpoint was stored");
         info.skipped.push_back({index, key});
         return false;
-    }
-
-    // A checkpoint goes back only into the tiers it came from.
-    void check_layout(const CheckpointInfo& info) {
-        for (const auto& t : info.tiers) {
-            bool same = false;
-            mgr_.tiers().for_each([&](auto& tier, auto index) {
-                using T = std::remove_reference_t<decltype(tier)>;
-                if (index() == t.index) same = tier.name() == t.name && T::temperature == t.temperature;
-            });
-            if (!same)
-                throw Error(ErrorKind::invalid, "checkpoint", "rollback",
-                            "checkpoint '" + info.id + "' holds tier " + std::to_string(t.index) + " ('" + t.name +
-                                "'), which this manager does not have at that index");
-        }
     }
 
     CheckpointInfo decode(const std::string& id, const std::string& raw, std::string_view op) {

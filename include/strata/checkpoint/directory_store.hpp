@@ -12,6 +12,7 @@
 #include <cstdint>  // uint64_t
 #include <filesystem>
 #include <optional>
+#include <stdexcept>  // invalid_argument
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -30,6 +31,8 @@ struct DirectoryStoreOptions {
     // checkpoint survives a killed process but not a power cut.
     bool fsync = true;
     std::string name = "checkpoints";
+    // File name ending of committed files (backups reuse this store).
+    std::string suffix = ".ckpt";
     // A temporary file this old is abandoned even if its pid looks alive.
     std::chrono::seconds stale_temp_age = std::chrono::hours{1};
 };
@@ -45,6 +48,8 @@ class DirectoryCheckpointStore {
 public:
     explicit DirectoryCheckpointStore(std::filesystem::path dir, DirectoryStoreOptions options = {})
         : dir_(std::filesystem::absolute(std::move(dir)).lexically_normal()), options_(std::move(options)) {
+        if (options_.suffix.empty() || options_.suffix.front() != '.' || options_.suffix.find('/') != std::string::npos)
+            throw std::invalid_argument("strata: DirectoryStoreOptions::suffix must start with '.' and hold no '/'");
         std::error_code ec;
         std::filesystem::create_directories(dir_, ec);
         if (ec) detail::file::fail(options_.name, "open", dir_, ec.value());
@@ -172,6 +177,7 @@ public:
         std::error_code ec;
         for (std::filesystem::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
             const std::string name = it->path().filename().string();
+            const std::string& suffix = options_.suffix;
             if (!name.ends_with(suffix)) continue;
             std::string id = name.substr(0, name.size() - suffix.size());
             try {
@@ -198,7 +204,6 @@ public:
     }
 
 private:
-    static constexpr std::string_view suffix = ".ckpt";
     static constexpr std::string_view footer_magic = "STRCKEND";
     static constexpr std::uint64_t footer_size = 24;
     static constexpr std::uint64_t max_summary_size = std::uint64_t{16} << 20;
@@ -209,7 +214,7 @@ private:
         std::uint64_t summary_size = 0;
     };
 
-    std::filesystem::path path_of(const std::string& id) const { return dir_ / (id + std::string(suffix)); }
+    std::filesystem::path path_of(const std::string& id) const { return dir_ / (id + options_.suffix); }
 
     [[noreturn]] void corrupt(const std::string& id, const std::string& why) const {
         throw Error(ErrorKind::corrupt, options_.name, "open", "checkpoint file of '" + id + "' " + why);

@@ -5,6 +5,8 @@
 #include <iterator>   // back_inserter
 #include <span>
 #include <string>
+#include <string_view>
+#include <type_traits>  // remove_reference_t
 #include <utility>  // move
 #include <vector>
 
@@ -19,6 +21,23 @@ inline bool same_record(const std::optional<Record>& now, const Record& captured
     return now && now->version == captured.version && now->checksum == captured.checksum &&
            now->updated_at == captured.updated_at && now->expires_at == captured.expires_at &&
            now->value == captured.value;
+}
+
+// A capture goes back only into tiers like the ones it came from: the same
+// name and temperature at the same index. `what` names the capture's kind.
+template <class Set>
+void check_layout(Set tiers, const CheckpointInfo& info, std::string_view what, std::string_view op) {
+    for (const auto& t : info.tiers) {
+        bool same = false;
+        tiers.for_each([&](auto& tier, auto index) {
+            using T = std::remove_reference_t<decltype(tier)>;
+            if (index() == t.index) same = tier.name() == t.name && T::temperature == t.temperature;
+        });
+        if (!same)
+            throw Error(ErrorKind::invalid, std::string(what), std::string(op),
+                        std::string(what) + " '" + info.id + "' holds tier " + std::to_string(t.index) + " ('" +
+                            t.name + "'), which this manager does not have at that index");
+    }
 }
 
 // Puts the tiers of `Set` (a TierSet) back to a checkpoint, fed record by
