@@ -17,6 +17,7 @@
 #include "strata/codec/zlib_stream.hpp"
 #include "strata/core/envelope.hpp"
 #include "strata/tiers/detail/file_path.hpp"
+#include "strata/tiers/postgres/sql.hpp"
 #include "strata/tiers/s3/naming.hpp"
 #include "strata/tiers/s3/uri.hpp"
 #include "strata/tiers/s3/xml.hpp"
@@ -197,6 +198,16 @@ void s3_listings() {
     seed("s3_listing", "base64_key", "dXNlcjo0Mg==");
 }
 
+// bytea as PostgreSQL prints it: lower-case hex; upper case is valid hex too.
+void postgres_bytea() {
+    using detail::postgres::bytea_param;
+    seed("postgres_bytea", "empty", bytea_param(""));
+    seed("postgres_bytea", "value", bytea_param("hello\0\xff"s));
+    const Digest d = sha256("abc");
+    seed("postgres_bytea", "checksum", bytea_param(std::string_view(reinterpret_cast<const char*>(d.data()), d.size())));
+    seed("postgres_bytea", "upper_case", "\\xDEADbeef");
+}
+
 // The tree encoding of redis_reply.cpp, with hiredis's type numbers.
 constexpr int string_type = 1, array_type = 2, integer_type = 3, nil_type = 4, status_type = 5, error_type = 6;
 
@@ -256,5 +267,6 @@ int main() {
     checkpoints();
     s3_xml();
     s3_listings();
+    postgres_bytea();
     redis_replies();
 }
