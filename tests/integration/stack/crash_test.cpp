@@ -1,0 +1,88 @@
+// kill -9 crash test over RedisTier + PostgresTier, checkpoints kept in a
+// second PostgreSQL table through TierCheckpointStore (in chunks, so a
+// checkpoint cut short leaves a part behind): a worker killed at random
+// moments, the tiers and the checkpoints reopened by a new process each time
+// (tests/common/crash_harness.hpp). The servers live on; the clients die.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "common/crash_harness.hpp"
+#include "integration/postgres/pg_env.hpp"
+#include "integration/redis/support.hpp"
+#include "strata/checkpoint/checkpointer.hpp"
+#include "strata/checkpoint/tier_store.hpp"
+#include "strata/strata.hpp"
+#include "strata/tiers/postgres.hpp"
+#include "strata/tiers/redis.hpp"
+
+namespace {
+
+namespace crash = strata::testing::crash;
+namespace rt = strata_test::redis;
+
+constexpr const char* prefix_var = "STRATA_CRASH_REDIS_PREFIX";
+constexpr const char* table_var = "STRATA_CRASH_PG_TABLE";
+constexpr const char* store_table_var = "STRATA_CRASH_PG_STORE_TABLE";
+
+strata::PostgresOptions pg(const char* table_var_name) {
+    auto o = strata::pgtest::options();
+    o.table = crash::env_or_empty(table_var_name);
+    o.pool_size = 2;
+    return o;
+}
+
+struct StackWorld {
+    using Manager = strata::StateManager<strata::LruCache, strata::NeverPromote, strata::RedisTier, strata::PostgresTier>;
+    Manager mgr{strata::LruCache{1000}, strata::NeverPromote{}, strata::RedisTier{rt::options(crash::env_or_empty(prefix_var))},
+                strata::PostgresTier{pg(table_var)}};
+    strata::Checkpointer<Manager, strata::TierCheckpointStore<strata::PostgresTier>> ckpt{
+        mgr,
+        strata::TierCheckpointStore<strata::PostgresTier>{strata::PostgresTier{pg(store_table_var)},
+                                                          {.chunk_size = 64 * 1024}},
+        {.batch_size = 16}};
+
+    // Both tiers: the Redis server keeps its data when the client dies.
+    strata::CheckpointInfo checkpoint(strata::CaptureOptions capture) {
+        return ckpt.create(strata::CheckpointType::manual, capture);
+    }
+
+    template <class F>
+    void each_tier(F&& f) {
+        f(mgr.tier<strata::RedisTier>(), 0);
+        f(mgr.tier<strata::PostgresTier>(), 1);
+    }
+
+    std::vector<std::string> problems() { return {}; }
+};
+
+}  // namespace
+
+TEST(StackCrashTest, RedisPostgresChild) {
+    if (!crash::in_child()) GTEST_SKIP() << "a process of StackCrashTest.RedisPostgresKill9";
+    crash::child<StackWorld>();
+}
+
+TEST(StackCrashTest, RedisPostgresKill9) {
+    const auto prefix = rt::unique_prefix("crash");
+    const auto table = strata::pgtest::unique_table("crash");
+    const auto store_table = strata::pgtest::unique_table("crash_ckpt");
+    // The children find the same servers: the fixture's, or this process's own.
+    crash::run({.child_test = "StackCrashTest.RedisPostgresChild",
+                .env = {std::string(prefix_var) + '=' + prefix, std::string(table_var) + '=' + table,
+                        std::string(store_table_var) + '=' + store_table,
+                        "STRATA_REDIS_PORT=" + std::to_string(rt::shared_port()),
+                        "STRATA_PG_CONNINFO=" + strata::pgtest::shared_conninfo()},
+                .tiers = 2,
+                .longest_run = std::chrono::milliseconds{600},
+                .longest_delay = std::chrono::milliseconds{200}});
+    // Opened only now, once every child is gone: what the test left behind goes.
+    strata::RedisTier redis{rt::options(prefix)};
+    const auto left = redis.keys("*");
+    redis.erase_many(left);
+    for (const auto& t : {table, store_table}) {
+        auto o = strata::pgtest::options();
+        o.table = t;
+        strata::pgtest::drop_table(o);
+    }
+}
