@@ -1,9 +1,9 @@
 #pragma once
 
 // The core of strata: the manager, its concepts, the caches, the promotion
-// policies, the dependency-free tiers and checkpoints. Backend tiers are opt-in headers
-// (strata/tiers/redis.hpp, postgres.hpp, s3.hpp), so including this never
-// pulls in hiredis, libpqxx or libcurl.
+// policies, the dependency-free tiers, checkpoints and backups. Backend tiers
+// are opt-in headers (strata/tiers/redis.hpp, postgres.hpp, s3.hpp), so
+// including this never pulls in hiredis, libpqxx or libcurl.
 
 #include "strata/core/envelope.hpp"
 #include "strata/core/error.hpp"
@@ -29,6 +29,11 @@
 
 #include "strata/tiers/file.hpp"
 #include "strata/tiers/memory.hpp"
+
+#include "strata/backup/backup_manager.hpp"
+#include "strata/backup/directory_store.hpp"
+#include "strata/backup/encryption_key.hpp"
+#include "strata/backup/key_ring.hpp"
 
 #include "strata/checkpoint/checkpointer.hpp"
 #include "strata/checkpoint/directory_store.hpp"

@@ -1,0 +1,513 @@
+#pragma once
+
+#include <algorithm>  // sort, unique, set_difference, binary_search, reverse, find_if
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>  // size_t
+#include <cstdint>  // uint64_t
+#include <iterator>  // back_inserter
+#include <map>
+#include <mutex>
+#include <optional>
+#include <stdexcept>  // invalid_argument
+#include <string>
+#include <string_view>
+#include <utility>  // declval, move
+#include <vector>
+
+#include "strata/backup/backup_info.hpp"
+#include "strata/backup/backup_options.hpp"
+#include "strata/backup/backup_store.hpp"
+#include "strata/backup/detail/manifest.hpp"
+#include "strata/backup/detail/sealed_parts.hpp"
+#include "strata/backup/key_ring.hpp"
+#include "strata/checkpoint/checkpointer.hpp"  // tier_list, make_time_id, not_before_newest
+#include "strata/checkpoint/detail/capture.hpp"
+#include "strata/checkpoint/detail/restore.hpp"
+#include "strata/checkpoint/stream_reader.hpp"
+#include "strata/checkpoint/stream_writer.hpp"
+#include "strata/core/capabilities.hpp"
+#include "strata/core/error.hpp"
+
+namespace strata {
+
+// Encrypted backups of tiers of a StateManager chosen at compile time, into a
+// BackupStore, and restores of them, onto the same manager or another one.
+//
+//     strata::BackupManager backups{mgr, strata::DirectoryBackupStore{"/var/backups/app"},
+//         strata::BackupOptions{.key = strata::EncryptionKey::from_file("/etc/app/backup.key")}};
+//     auto b = backups.create(strata::BackupType::full);
+//     backups.restore(b.id);
+//
+// Capture reads the tiers directly (no cache fill, no promotion, no access
+// bookkeeping), as checkpoints do and through the same code. An incremental
+// or differential backup reads only the keys whose version passed its
+// parent's cut (changed_since where the tier has it) and stores every key
+// present at its cut (keys only), so a restore knows what was deleted.
+template <class M, class S>
+class BackupManager {
+    static_assert(check_backup_store<S>(), "strata::BackupManager: the second argument must be a BackupStore");
+    using Set = decltype(std::declval<M&>().tiers());
+    using Tiers = detail::checkpoint::tier_list<Set>;
+    using Manifest = detail::backup::Manifest;
+    // Per captured tier, in the manifest's tier order.
+    using State = std::vector<std::map<std::string, Record>>;
+    using KeySets = std::vector<std::vector<std::string>>;
+
+public:
+    BackupManager(M& manager, S store, BackupOptions options)
+        : mgr_(manager), store_(std::move(store)), options_(std::move(options)) {
+        if (options_.batch_size == 0) throw std::invalid_argument("strata: BackupOptions::batch_size must be > 0");
+        if (options_.compression_level < 0 || options_.compression_level > 9)
+            throw std::invalid_argument("strata: BackupOptions::compression_level must be between 0 and 9");
+    }
+
+    // Backs up the tiers named by Selectors (tier types, or where-tag types
+    // such as at_t<1>), all if none. An incremental or differential backup
+    // must name the same tiers as the backup it builds on.
+    template <class... Selectors>
+    BackupInfo create(BackupType type) {
+        constexpr std::uint64_t mask = Tiers::template mask<Selectors...>();
+        const auto t0 = std::chrono::steady_clock::now();
+        BackupInfo info;
+        try {
+            info = capture<mask>(type);
+        } catch (...) {
+            std::lock_guard lock(stats_mutex_);
+            ++counters_.failures;
+            throw;
+        }
+        std::lock_guard lock(stats_mutex_);
+        ++counters_.created[static_cast<std::size_t>(type)];
+        counters_.last_success[static_cast<std::size_t>(type)] = info.created_at;
+        counters_.last_duration = std::chrono::steady_clock::now() - t0;
+        return info;
+    }
+
+    // Every backup whose manifest reads, oldest first.
+    std::vector<BackupInfo> list() {
+        std::vector<BackupInfo> out;
+        for (const auto& id : store_.ids())
+            if (auto m = try_manifest(id)) out.push_back(std::move(m->info));
+        return out;
+    }
+
+    std::optional<BackupInfo> get(const std::string& id) {
+        validate_checkpoint_id(id);
+        auto raw = store_.summary(id);
+        if (!raw) return std::nullopt;
+        return detail::backup::read_manifest(*raw, id, "get").info;
+    }
+
+    // True when every byte of the backup authenticates under the
+    // repository's key and every record matches its checksum. Damage is
+    // false; a wrong key (Error{rejected}), an unknown id or a store failure
+    // throws.
+    bool verify(const std::string& id) {
+        try {
+            read_backup(load(id, "verify"), [](std::size_t, std::string, Record) {}, [](KeySets) {});
+            return true;
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::corrupt) throw;
+            std::lock_guard lock(stats_mutex_);
+            ++counters_.verify_failures;
+            return false;
+        }
+    }
+
+    // Needs no key, for a store's operator: the manifest is intact and the
+    // stored parts have its sizes, SHA-256 and well-formed segments. False
+    // on damage; an unknown id or a store failure throws.
+    bool verify_structure(const std::string& id) {
+        validate_checkpoint_id(id);
+        try {
+            auto raw = store_.summary(id);
+            if (!raw) throw Error(ErrorKind::not_found, "backup", "verify_structure", "no backup '" + id + "'");
+            const Manifest m = detail::backup::read_manifest(*raw, id, "verify_structure");
+            auto source = store_.open(id);
+            detail::backup::check_part_structure(source, m.records_part, id + "/records");
+            detail::backup::check_part_structure(source, m.keys_part, id + "/keys");
+            expect_end(source, id);
+            return true;
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::corrupt) throw;
+            return false;
+        }
+    }
+
+    // Restores the chain ending at `id` into the tiers it captured.
+    RollbackReport restore(const std::string& id) { return restore_into(id, mgr_); }
+
+    // Restores onto `target`, any manager with tiers like the captured ones
+    // at the same indexes (a new machine after a disaster). Every part of
+    // the chain (full, then differential, then incrementals) is read and
+    // authenticated before anything is written; a part missing, damaged or
+    // sealed under another key is refused and nothing changes. Then, through
+    // the target's write pause, each captured tier is made exactly the
+    // state at the cut (keys, values, versions, expiries; deleted keys
+    // erased) and the manager serves that: no cached value, stale mark or
+    // hotter copy remains. The chain's final records are held in memory.
+    template <class Target>
+    RollbackReport restore_into(const std::string& id, Target& target) {
+        const auto t0 = std::chrono::steady_clock::now();
+        RollbackReport report;
+        report.id = id;
+        std::vector<Manifest> chain;
+        State state;
+        try {
+            chain = resolve(id, "restore");
+            detail::checkpoint::check_layout(target.tiers(), chain.back().records, "backup", "restore");
+            state = rebuild(chain);
+        } catch (const Error&) {
+            std::lock_guard lock(stats_mutex_);
+            ++counters_.refused_restores;
+            throw;
+        }
+        const auto t1 = std::chrono::steady_clock::now();
+        {
+            const auto& tiers = chain.back().records.tiers;
+            auto pause = target.pause_writes();
+            std::uint64_t put_back = 0;
+            for (const auto& t : tiers) put_back |= std::uint64_t{1} << t.index;
+            detail::checkpoint::Restorer restorer(target.tiers(), pause, put_back, options_.batch_size, report);
+            for (std::size_t i = 0; i < tiers.size(); ++i) {
+                restorer.begin(tiers[i]);
+                for (auto& [key, r] : state[i]) restorer.add(key, std::move(r));
+                restorer.end(tiers[i]);
+            }
+        }
+        report.verify_time = t1 - t0;
+        report.restore_time = std::chrono::steady_clock::now() - t1;
+        std::lock_guard lock(stats_mutex_);
+        ++counters_.restores;
+        return report;
+    }
+
+    // Rebuilds the chain ending at `id` in scratch memory, nothing live
+    // touched, and compares it with the manifest: as many keys as it
+    // counted at the cut, each key it lists present. Kept in stats().
+    TestRestoreReport test_restore(const std::string& id) {
+        TestRestoreReport r;
+        r.id = id;
+        try {
+            const auto chain = resolve(id, "test_restore");
+            KeySets expected;
+            const auto state = rebuild(chain, &expected);
+            r.expected_keys = chain.back().info.key_count;
+            std::uint64_t listed = 0;
+            for (std::size_t i = 0; i < state.size(); ++i) {
+                r.keys += state[i].size();
+                listed += expected[i].size();
+            }
+            if (listed != r.expected_keys)
+                r.problem = "the key section lists " + std::to_string(listed) + " keys, the manifest " +
+                            std::to_string(r.expected_keys);
+            else if (r.keys != r.expected_keys)
+                r.problem = std::to_string(r.expected_keys - r.keys) + " keys at the cut have no record in the chain";
+            r.ok = r.problem.empty();
+        } catch (const Error& e) {
+            r.problem = e.what();
+        }
+        std::lock_guard lock(stats_mutex_);
+        counters_.last_test_restore = r;
+        return r;
+    }
+
+    // Removes a backup no other backup builds on; Error{conflict} otherwise.
+    bool remove(const std::string& id) {
+        validate_checkpoint_id(id);
+        for (const auto& b : list())
+            if (b.parent == id)
+                throw Error(ErrorKind::conflict, "backup", "remove", "backup '" + b.id + "' builds on '" + id + "'");
+        const bool removed = store_.remove(id);
+        if (removed) {
+            std::lock_guard lock(stats_mutex_);
+            ++counters_.removed;
+        }
+        return removed;
+    }
+
+    // Removes what the retention rules drop; returns the ids, oldest first.
+    std::vector<std::string> apply_retention(const BackupRetention& rules) {
+        auto victims = backup_retention_victims(list(), rules, options_.clock());
+        // Newest first: a chain loses its tip before what it builds on.
+        for (auto it = victims.rbegin(); it != victims.rend(); ++it) remove(*it);
+        return victims;
+    }
+    std::vector<std::string> apply_retention() { return apply_retention(options_.retention); }
+
+    BackupStats stats() {
+        BackupStats st;
+        {
+            std::lock_guard lock(stats_mutex_);
+            st = counters_;
+        }
+        for (const auto& b : list()) {
+            ++st.backups;
+            st.stored_bytes += b.stored_bytes;
+        }
+        return st;
+    }
+
+    S& store() noexcept { return store_; }
+    const BackupOptions& options() const noexcept { return options_; }
+
+private:
+    template <std::uint64_t Mask>
+    BackupInfo capture(BackupType type) {
+        const EncryptionKey data = data_key(true);
+        Manifest m;
+        m.info.type = type;
+        const auto ids = store_.ids();
+        m.info.created_at = detail::checkpoint::not_before_newest(options_.clock(), ids);
+        m.info.id = detail::checkpoint::make_time_id(m.info.created_at, sequence_.fetch_add(1) + 1, to_string(type));
+        std::optional<Manifest> parent;
+        if (!is_base(type)) parent = parent_of<Mask>(type);
+        if (parent) m.info.parent = parent->info.id;
+        const std::uint64_t since = parent ? parent->info.version_cut : 0;
+        m.info.writes_held = type != BackupType::emergency && options_.hold_writes;
+        m.records.id = m.info.id;
+        m.records.created_at = m.info.created_at;
+        m.records.format_version = static_cast<std::uint32_t>(detail::checkpoint::format_version);
+        m.records.writes_held = m.info.writes_held;
+
+        auto sink = store_.begin(m.info.id);
+        detail::backup::SealingWriter<decltype(sink)> sealed(sink, data, options_.compression_level);
+        // The records are deflated before sealing; the sealer's own deflate
+        // then backs off after a segment that does not shrink.
+        CheckpointWriter writer(sealed, m.info.id, options_.compression_level);
+        std::array<std::vector<std::string>, Tiers::size> listed, captured, dropped;
+        auto select = [&](auto& tier, std::size_t i) {
+            listed[i] = detail::all_keys_sorted(tier);
+            if (!parent) return listed[i];
+            auto changed = detail::changed_since_or_scan(tier, since);
+            std::sort(changed.begin(), changed.end());
+            changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+            return changed;
+        };
+        auto keep = [&](std::size_t i, const std::string& name, const std::string& key, const std::optional<Record>& r) {
+            // Gone since it was listed, or a copy older than the key's newest:
+            // not part of this tier's state.
+            if (!r || mgr_.is_stale(i, key)) {
+                dropped[i].push_back(key);
+                return false;
+            }
+            if (!r->intact())
+                throw Error(ErrorKind::corrupt, name, "backup",
+                            "key '" + key + "' fails checksum verification; no backup was stored");
+            captured[i].push_back(key);
+            return true;
+        };
+        detail::checkpoint::Capture<Mask, M, decltype(writer), decltype(select), decltype(keep)> run(
+            mgr_, writer, m.records, options_.batch_size, select, keep, "backup");
+        if (m.info.writes_held)
+            run.held();
+        else
+            run.while_writing();
+        m.info.version_cut = m.records.version_cut;
+        const auto sum = writer.finish();
+        m.records.key_count = sum.key_count;
+        m.records.bytes = sum.bytes;
+        m.records.stored_bytes = sum.stored_bytes;
+        m.records.consistency_hash = sum.consistency_hash;
+        m.records.stream_hash = sum.stream_hash;
+        m.records_part = sealed.finish();
+
+        KeySets cut;
+        for (const auto& t : m.records.tiers) cut.push_back(key_set(listed[t.index], captured[t.index], dropped[t.index]));
+        if (parent) m.info.deleted_keys = count_deleted(*parent, data, cut);
+        for (const auto& keys : cut) m.info.key_count += keys.size();
+        m.info.changed_keys = sum.key_count;
+        detail::backup::SealingWriter<decltype(sink)> keys(sink, data, options_.compression_level);
+        Sha256 keys_hash;
+        detail::backup::write_key_section(keys, keys_hash, cut);
+        m.keys_part = keys.finish();
+        m.keys_hash = keys_hash.finish();
+        m.info.stored_bytes = m.records_part.size + m.keys_part.size;
+        sink.commit(detail::backup::seal_manifest(m, data));
+        return m.info;
+    }
+
+    // incremental: the newest backup; differential: the newest base. Either
+    // must have captured the tiers of Mask.
+    template <std::uint64_t Mask>
+    Manifest parent_of(BackupType type) {
+        const auto all = list();
+        auto it = all.rbegin();
+        if (type == BackupType::differential)
+            it = std::find_if(all.rbegin(), all.rend(), [](const BackupInfo& b) { return is_base(b.type); });
+        if (it == all.rend())
+            throw Error(ErrorKind::invalid, "backup", "create",
+                        "an " + std::string(to_string(type)) + " backup builds on an earlier one: make a full backup first");
+        Manifest p = load(it->id, "create");
+        std::uint64_t captured = 0;
+        for (const auto& t : p.records.tiers) captured |= std::uint64_t{1} << t.index;
+        if (captured != Mask)
+            throw Error(ErrorKind::invalid, "backup", "create",
+                        "an " + std::string(to_string(type)) + " backup must capture the same tiers as '" + p.info.id +
+                            "', which it builds on");
+        return p;
+    }
+
+    // The keys of a tier at the cut: listed, or captured (a key written
+    // during a capture that lets writes go on), less those read as absent.
+    static std::vector<std::string> key_set(std::vector<std::string>& listed, std::vector<std::string>& captured,
+                                            std::vector<std::string>& dropped) {
+        std::sort(captured.begin(), captured.end());
+        std::sort(dropped.begin(), dropped.end());
+        std::vector<std::string> all;
+        std::set_union(listed.begin(), listed.end(), captured.begin(), captured.end(), std::back_inserter(all));
+        std::vector<std::string> out;
+        std::set_difference(all.begin(), all.end(), dropped.begin(), dropped.end(), std::back_inserter(out));
+        return out;
+    }
+
+    // Keys of the parent's cut that are gone at this one. Reads only the
+    // parent's key section; its records are passed over unopened.
+    std::uint64_t count_deleted(const Manifest& parent, const EncryptionKey& data, const KeySets& cut) {
+        auto source = store_.open(parent.info.id);
+        detail::backup::PartReader<decltype(source)> skip(source, parent.records_part, parent.info.id + "/records");
+        while (skip.next([](std::string_view) {})) {
+        }
+        detail::backup::OpeningReader<decltype(source)> keys(source, parent.keys_part, data, parent.info.id + "/keys");
+        const auto before = detail::backup::read_key_section(keys, parent.records.tiers.size(), parent.keys_hash, parent.info.id);
+        std::uint64_t deleted = 0;
+        for (std::size_t i = 0; i < before.size() && i < cut.size(); ++i) {
+            std::vector<std::string> gone;
+            std::set_difference(before[i].begin(), before[i].end(), cut[i].begin(), cut[i].end(), std::back_inserter(gone));
+            deleted += gone.size();
+        }
+        return deleted;
+    }
+
+    // Reads a whole backup, authenticating it: on_record(tier position,
+    // key, record) for every record, then on_keys(key sets). Everything
+    // handed out is authentic, but the backup is whole only once this
+    // returns.
+    template <class OnRecord, class OnKeys>
+    void read_backup(const Manifest& m, OnRecord&& on_record, OnKeys&& on_keys) {
+        const EncryptionKey data = data_key(false);
+        const std::string& id = m.info.id;
+        auto source = store_.open(id);
+        detail::backup::OpeningReader<decltype(source)> records(source, m.records_part, data, id + "/records");
+        CheckpointReader reader(records, m.records, "verify");
+        std::size_t position = 0;
+        reader.run([&](const CapturedTier& t) {
+                       position = static_cast<std::size_t>(&t - m.records.tiers.data());
+                   },
+                   [&](std::string key, Record r) { on_record(position, std::move(key), std::move(r)); },
+                   [](const CapturedTier&) {});
+        if (!records.at_end()) detail::backup::backup_error(ErrorKind::corrupt, "verify", id, "has bytes after its records");
+        detail::backup::OpeningReader<decltype(source)> keys(source, m.keys_part, data, id + "/keys");
+        auto sets = detail::backup::read_key_section(keys, m.records.tiers.size(), m.keys_hash, id);
+        expect_end(source, id);
+        on_keys(std::move(sets));
+    }
+
+    template <class Source>
+    static void expect_end(Source& source, const std::string& id) {
+        char extra = 0;
+        if (source.read(&extra, 1) != 0)
+            detail::backup::backup_error(ErrorKind::corrupt, "verify", id, "has bytes after its last part");
+    }
+
+    // The state at the cut of the chain's last backup, every part read and
+    // authenticated; `keys` receives the last backup's key sets.
+    State rebuild(const std::vector<Manifest>& chain, KeySets* keys = nullptr) {
+        const auto& last = chain.back();
+        State state(last.records.tiers.size());
+        KeySets cut;
+        for (const auto& part : chain) {
+            if (!same_tiers(part.records, last.records))
+                detail::backup::backup_error(ErrorKind::corrupt, "restore", part.info.id,
+                                             "captured other tiers than '" + last.info.id + "', which builds on it");
+            read_backup(part, [&](std::size_t i, std::string key, Record r) { state[i][std::move(key)] = std::move(r); },
+                        [&](KeySets sets) { cut = std::move(sets); });
+        }
+        for (std::size_t i = 0; i < state.size(); ++i)
+            std::erase_if(state[i], [&](const auto& kv) {
+                return !std::binary_search(cut[i].begin(), cut[i].end(), kv.first);
+            });
+        if (keys) *keys = std::move(cut);
+        return state;
+    }
+
+    static bool same_tiers(const CheckpointInfo& a, const CheckpointInfo& b) {
+        return std::equal(a.tiers.begin(), a.tiers.end(), b.tiers.begin(), b.tiers.end(),
+                          [](const CapturedTier& x, const CapturedTier& y) {
+                              return x.index == y.index && x.name == y.name && x.temperature == y.temperature;
+                          });
+    }
+
+    // The chain ending at `id`, base first, every manifest authenticated.
+    // A missing link is Error{not_found} naming it; nothing is read further.
+    std::vector<Manifest> resolve(const std::string& id, std::string_view op) {
+        std::vector<Manifest> chain{load(id, op)};
+        while (!chain.back().info.parent.empty()) {
+            const std::string& parent = chain.back().info.parent;
+            if (!(parent < chain.back().info.id))
+                detail::backup::backup_error(ErrorKind::corrupt, op, chain.back().info.id, "names a later backup as its parent");
+            if (!store_.summary(parent))
+                throw Error(ErrorKind::not_found, "backup", std::string(op),
+                            "backup '" + id + "' needs backup '" + parent + "', which is missing: the chain is broken");
+            chain.push_back(load(parent, op));
+        }
+        std::reverse(chain.begin(), chain.end());
+        return chain;
+    }
+
+    // The manifest of `id`, authenticated under the repository's key.
+    Manifest load(const std::string& id, std::string_view op) {
+        validate_checkpoint_id(id);
+        auto raw = store_.summary(id);
+        if (!raw) throw Error(ErrorKind::not_found, "backup", std::string(op), "no backup '" + id + "'");
+        Manifest m = detail::backup::read_manifest(*raw, id, op);
+        detail::backup::authenticate_manifest(*raw, data_key(false), id);
+        return m;
+    }
+
+    std::optional<Manifest> try_manifest(const std::string& id) {
+        auto raw = store_.summary(id);
+        if (!raw) return std::nullopt;  // removed since it was listed
+        try {
+            return detail::backup::read_manifest(*raw, id, "list");
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::corrupt) throw;
+            return std::nullopt;
+        }
+    }
+
+    // The repository's data key, from the store's key ring, made on the
+    // first backup into an empty store. A key not in the ring is rejected.
+    EncryptionKey data_key(bool create) {
+        std::lock_guard lock(key_mutex_);
+        if (data_key_) return *data_key_;
+        auto ring = store_.key_ring();
+        if (!ring) {
+            if (!create)
+                throw Error(ErrorKind::not_found, "backup", "open",
+                            "store '" + std::string(store_.name()) + "' holds no key ring: no backup was made there");
+            const KeyRing made = KeyRing::create(options_.key);
+            store_.store_key_ring(made.serialize());
+            ring = store_.key_ring();
+            if (!ring) throw Error(ErrorKind::unavailable, "backup", "create", "the key ring just stored reads back as absent");
+        }
+        data_key_ = KeyRing::parse(*ring).unwrap(options_.key);
+        return *data_key_;
+    }
+
+    M& mgr_;
+    S store_;
+    BackupOptions options_;
+    std::atomic<std::uint64_t> sequence_{0};
+    std::mutex key_mutex_;
+    std::optional<EncryptionKey> data_key_;
+    std::mutex stats_mutex_;
+    BackupStats counters_;
+};
+
+template <class M, class S>
+BackupManager(M&, S, BackupOptions) -> BackupManager<M, S>;
+
+}  // namespace strata

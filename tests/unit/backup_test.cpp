@@ -1,0 +1,526 @@
+// Encrypted backups over the real MemoryTier and FileTier: every type round
+// trips, chains restore exactly (deletions, expiries), restores onto another
+// manager, wrong keys, damage and missing parts refused with nothing changed,
+// a store failing mid-backup, reads racing a restore, retention, and
+// test_restore and the keyless structural check.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <strata/backup/backup_manager.hpp>
+#include <strata/backup/directory_store.hpp>
+#include <strata/strata.hpp>
+
+#include "common/record_snapshot.hpp"
+#include "common/temp_dir.hpp"
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+using strata::BackupType;
+using strata::ErrorKind;
+
+namespace {
+
+using strata::testing::expect_same;
+using strata::testing::snapshot;
+using strata::testing::Snapshot;
+using strata::testing::TempDir;
+
+using Manager = strata::StateManager<strata::LruCache, strata::NeverPromote, strata::MemoryTier, strata::FileTier>;
+using Backups = strata::BackupManager<Manager, strata::DirectoryBackupStore>;
+
+static_assert(strata::BackupStore<strata::DirectoryBackupStore>);
+static_assert(!strata::BackupStore<strata::DirectoryCheckpointStore>);  // no key ring
+static_assert(!strata::BackupStore<int>);
+static_assert(!std::is_polymorphic_v<Backups>);
+
+// A store whose sink throws after `fail_after` bytes: a process dying in the
+// middle of a backup, as far as the store can tell.
+struct FailingStore : strata::DirectoryBackupStore {
+    using DirectoryBackupStore::DirectoryBackupStore;
+    std::shared_ptr<std::atomic<std::uint64_t>> fail_after = std::make_shared<std::atomic<std::uint64_t>>(~0ull);
+
+    struct Sink {
+        strata::DirectoryCheckpointStore::Sink inner;
+        std::shared_ptr<std::atomic<std::uint64_t>> left;
+        void write(std::string_view b) {
+            if (b.size() > *left) {
+                inner.write(b.substr(0, *left));  // half a write reaches the disk
+                throw strata::Error(ErrorKind::unavailable, "test", "write", "store died mid-backup");
+            }
+            *left -= b.size();
+            inner.write(b);
+        }
+        void commit(std::string_view s) { inner.commit(s); }
+    };
+    Sink begin(const std::string& id) { return Sink{DirectoryBackupStore::begin(id), fail_after}; }
+};
+static_assert(strata::BackupStore<FailingStore>);
+
+void flip_byte(const fs::path& file, std::uintmax_t at) {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(at));
+    char c = 0;
+    f.get(c);
+    f.seekp(static_cast<std::streamoff>(at));
+    f.put(static_cast<char>(c ^ 0x01));
+}
+
+struct Tiers {
+    Snapshot hot, warm;
+};
+
+class BackupTest : public ::testing::Test {
+protected:
+    TempDir dir;
+    strata::EncryptionKey key = strata::EncryptionKey::generate();
+    Manager mgr{strata::LruCache{1000}, strata::NeverPromote{}, strata::MemoryTier{},
+                strata::FileTier{dir.path / "tier", strata::FileTierOptions{.fsync = false}}};
+    strata::Clock::time_point now = strata::Clock::now();
+
+    strata::BackupOptions options(strata::EncryptionKey k) {
+        return strata::BackupOptions{.key = std::move(k), .clock = [this] { return now; }};
+    }
+    strata::DirectoryBackupStore store() {
+        auto o = strata::DirectoryBackupStore::backup_defaults();
+        o.fsync = false;
+        return strata::DirectoryBackupStore{dir.path / "backups", o};
+    }
+    Backups backups{mgr, store(), options(key)};
+
+    Tiers state() { return {snapshot(mgr.tier<0>()), snapshot(mgr.tier<1>())}; }
+    void expect_state(const Tiers& want) {
+        const auto got = state();
+        expect_same(want.hot, got.hot);
+        expect_same(want.warm, got.warm);
+    }
+    fs::path file_of(const std::string& id) { return dir.path / "backups" / (id + ".backup"); }
+
+    // Keys in both tiers, some with an expiry.
+    void fill(int n, std::string_view tag) {
+        for (int i = 0; i < n; ++i) {
+            const std::string k = "k" + std::to_string(i), v = std::string(tag) + std::to_string(i);
+            if (i % 2)
+                mgr.set(k, v, strata::at<1>);
+            else
+                mgr.set(k, v, i % 3 == 0 ? strata::SetOptions{.ttl = 1h} : strata::SetOptions{});
+        }
+    }
+    // Changes some keys, deletes some, adds some.
+    void churn(std::string_view tag, int from) {
+        mgr.set("k1", std::string(tag) + "-changed", strata::at<1>);
+        mgr.set("k2", std::string(tag) + "-changed", strata::SetOptions{.ttl = 2h});
+        mgr.erase("k" + std::to_string(from));
+        mgr.erase("k" + std::to_string(from + 1));
+        mgr.set("new-" + std::string(tag), "fresh");
+    }
+};
+
+}  // namespace
+
+TEST_F(BackupTest, EveryBaseTypeRoundTripsAndListsOldestFirst) {
+    fill(40, "v");
+    const auto want = state();
+    std::vector<strata::BackupInfo> made;
+    for (const auto type : {BackupType::full, BackupType::snapshot, BackupType::emergency}) {
+        made.push_back(backups.create(type));
+        now += 1s;
+    }
+    for (const auto& b : made) {
+        EXPECT_TRUE(b.parent.empty());
+        // Writes to the memory tier also go to the durable FileTier.
+        EXPECT_EQ(b.key_count, want.hot.size() + want.warm.size());
+        EXPECT_EQ(b.key_count, 60u);
+        EXPECT_EQ(b.changed_keys, b.key_count);
+        EXPECT_GT(b.stored_bytes, 0u);
+        mgr.set("k0", "overwritten");
+        mgr.erase("k5");
+        mgr.set("extra", "x", strata::at<1>);
+        backups.restore(b.id);
+        expect_state(want);
+        EXPECT_EQ(mgr.get("k0"), "v0");  // the cache holds nothing older
+        EXPECT_FALSE(mgr.get("extra"));
+    }
+    EXPECT_FALSE(made[2].writes_held);  // emergency never waits for writes
+    const auto listed = backups.list();
+    ASSERT_EQ(listed.size(), 3u);
+    for (std::size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(listed[i].id, made[i].id);
+        EXPECT_EQ(listed[i].type, made[i].type);
+        EXPECT_EQ(listed[i].stored_bytes, made[i].stored_bytes);
+        EXPECT_EQ(listed[i].version_cut, made[i].version_cut);
+    }
+    EXPECT_EQ(backups.stats().created[static_cast<std::size_t>(BackupType::snapshot)], 1u);
+}
+
+TEST_F(BackupTest, SelectedTiersOnlyAndIncrementalsMustMatchThem) {
+    fill(10, "v");
+    const auto warm = backups.create<strata::FileTier>(BackupType::full);
+    EXPECT_EQ(warm.key_count, 10u);  // every key is in the durable tier
+    EXPECT_THROW(backups.create<strata::MemoryTier>(BackupType::incremental), strata::Error);
+    const auto inc = backups.create<strata::FileTier>(BackupType::incremental);
+    EXPECT_EQ(inc.parent, warm.id);
+    EXPECT_EQ(inc.changed_keys, 0u);
+    const auto hot_before = snapshot(mgr.tier<0>());
+    mgr.set("k1", "changed", strata::at<1>);
+    backups.restore(inc.id);
+    EXPECT_EQ(mgr.get("k1"), "v1");
+    expect_same(hot_before, snapshot(mgr.tier<0>()));
+}
+
+TEST_F(BackupTest, IncrementalNeedsAnEarlierBackup) {
+    fill(4, "v");
+    try {
+        backups.create(BackupType::incremental);
+        FAIL() << "an incremental without a base was made";
+    } catch (const strata::Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::invalid);
+    }
+    EXPECT_TRUE(backups.list().empty());
+    EXPECT_EQ(backups.stats().failures, 1u);
+}
+
+TEST_F(BackupTest, FullIncIncChainRestoresEachCutWithDeletionsAndExpiries) {
+    fill(30, "v");
+    const auto full = backups.create(BackupType::full);
+    const auto s0 = state();
+    now += 1s;
+    churn("a", 10);
+    const auto inc1 = backups.create(BackupType::incremental);
+    const auto s1 = state();
+    now += 1s;
+    churn("b", 20);
+    mgr.erase("new-a");
+    const auto inc2 = backups.create(BackupType::incremental);
+    const auto s2 = state();
+
+    EXPECT_EQ(inc1.parent, full.id);
+    EXPECT_EQ(inc2.parent, inc1.id);
+    // Records, counted per tier: k1 (warm), k2 and new-a (hot and warm).
+    EXPECT_EQ(inc1.changed_keys, 5u);
+    EXPECT_EQ(inc1.deleted_keys, 3u);  // k10 (hot and warm), k11 (warm)
+    EXPECT_EQ(inc2.deleted_keys, 5u);  // k20, k21, new-a
+    EXPECT_EQ(inc2.key_count, s2.hot.size() + s2.warm.size());
+
+    churn("c", 4);  // the live state moves on
+    backups.restore(inc1.id);
+    expect_state(s1);
+    EXPECT_EQ(mgr.get("k2"), "a-changed");
+    EXPECT_EQ(s1.hot.at("k2").expires_at, mgr.tier<0>().fetch("k2")->expires_at);
+    backups.restore(inc2.id);
+    expect_state(s2);
+    EXPECT_FALSE(mgr.get("new-a"));
+    EXPECT_FALSE(mgr.get("k20"));
+    backups.restore(full.id);
+    expect_state(s0);
+    EXPECT_EQ(mgr.get("k20"), "v20");
+}
+
+TEST_F(BackupTest, FullDiffIncChainAndDifferentialsBuildOnTheFull) {
+    fill(30, "v");
+    const auto full = backups.create(BackupType::full);
+    now += 1s;
+    churn("a", 10);
+    const auto diff1 = backups.create(BackupType::differential);
+    now += 1s;
+    churn("b", 20);
+    const auto inc = backups.create(BackupType::incremental);
+    const auto s_inc = state();
+    now += 1s;
+    churn("c", 6);
+    const auto diff2 = backups.create(BackupType::differential);
+    const auto s_diff2 = state();
+
+    EXPECT_EQ(diff1.parent, full.id);
+    EXPECT_EQ(inc.parent, diff1.id);
+    EXPECT_EQ(diff2.parent, full.id);  // since the last full, not the last backup
+    EXPECT_EQ(diff2.deleted_keys, 9u);  // k6, k10, k20 (hot and warm), k7, k11, k21 (warm)
+    EXPECT_GE(diff2.changed_keys, inc.changed_keys);
+
+    backups.restore(inc.id);
+    expect_state(s_inc);
+    backups.restore(diff2.id);
+    expect_state(s_diff2);
+}
+
+TEST_F(BackupTest, CaptureWhileWritingRecordsTheCutAndRestores) {
+    fill(20, "v");
+    Backups going_on{mgr, store(), [&] {
+                         auto o = options(key);
+                         o.hold_writes = false;
+                         return o;
+                     }()};
+    const auto full = going_on.create(BackupType::full);
+    EXPECT_FALSE(full.writes_held);
+    EXPECT_EQ(full.version_cut, mgr.current_version());
+    const auto s0 = state();
+    now += 1s;
+    churn("a", 4);
+    const auto inc = going_on.create(BackupType::incremental);
+    const auto s1 = state();
+    churn("b", 8);
+    going_on.restore(inc.id);
+    expect_state(s1);
+    going_on.restore(full.id);
+    expect_state(s0);
+}
+
+TEST_F(BackupTest, RestoreOntoAnotherManager) {
+    fill(30, "v");
+    backups.create(BackupType::full);
+    now += 1s;
+    churn("a", 10);
+    const auto inc = backups.create(BackupType::incremental);
+    const auto want = state();
+
+    // A new machine: empty tiers, the same store and key.
+    TempDir other_dir;
+    Manager other{strata::LruCache{100}, strata::NeverPromote{}, strata::MemoryTier{},
+                  strata::FileTier{other_dir.path / "tier", strata::FileTierOptions{.fsync = false}}};
+    Backups recovered{other, store(), options(key)};
+    const auto report = recovered.restore_into(inc.id, other);
+    EXPECT_EQ(report.keys_restored, want.hot.size() + want.warm.size());
+    expect_same(want.hot, snapshot(other.tier<0>()));
+    expect_same(want.warm, snapshot(other.tier<1>()));
+    EXPECT_EQ(other.get("k1"), "a-changed");
+}
+
+TEST_F(BackupTest, WrongKeyIsRejectedAndChangesNothing) {
+    fill(20, "v");
+    const auto full = backups.create(BackupType::full);
+    mgr.set("k0", "later");
+    const auto before = state();
+    Backups thief{mgr, store(), options(strata::EncryptionKey::generate())};
+    for (const auto& call : std::vector<std::function<void()>>{[&] { thief.restore(full.id); },
+                                                               [&] { thief.verify(full.id); },
+                                                               [&] { thief.create(BackupType::full); }}) {
+        try {
+            call();
+            FAIL() << "a wrong key was accepted";
+        } catch (const strata::Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::rejected) << e.what();
+        }
+    }
+    expect_state(before);
+    EXPECT_EQ(backups.list().size(), 1u);
+    EXPECT_EQ(thief.test_restore(full.id).ok, false);
+    EXPECT_TRUE(thief.verify_structure(full.id));  // needs no key
+    EXPECT_EQ(thief.stats().refused_restores, 1u);
+}
+
+TEST_F(BackupTest, EveryDamagedByteClassIsRefusedAndChangesNothing) {
+    fill(200, "value-with-some-length-");
+    backups.create(BackupType::full);
+    now += 1s;
+    churn("a", 10);
+    const auto inc = backups.create(BackupType::incremental);
+    const auto file = file_of(inc.id);
+    const auto size = fs::file_size(file);
+    mgr.set("k0", "live");
+    const auto before = state();
+    // Start (records header), middle (records segments), the key section,
+    // the manifest's plain part and its sealed copy, and the footer's neighbour.
+    const std::vector<std::uintmax_t> spots{3, 100, inc.stored_bytes / 2, inc.stored_bytes - 20,
+                                            inc.stored_bytes + 30, size - 60, size - 30};
+    for (const auto at : spots) {
+        const fs::path saved = dir.path / "saved";
+        fs::copy_file(file, saved, fs::copy_options::overwrite_existing);
+        flip_byte(file, at);
+        SCOPED_TRACE("flipped byte " + std::to_string(at) + " of " + std::to_string(size));
+        try {
+            backups.restore(inc.id);
+            ADD_FAILURE() << "a damaged backup was restored";
+        } catch (const strata::Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::corrupt) << e.what();
+        }
+        EXPECT_FALSE(backups.test_restore(inc.id).ok);
+        if (at < inc.stored_bytes) {
+            EXPECT_FALSE(backups.verify(inc.id));
+            EXPECT_FALSE(backups.verify_structure(inc.id));
+        }
+        expect_state(before);
+        fs::copy_file(saved, file, fs::copy_options::overwrite_existing);
+    }
+    EXPECT_TRUE(backups.verify(inc.id));
+    EXPECT_TRUE(backups.verify_structure(inc.id));
+    backups.restore(inc.id);
+    EXPECT_EQ(mgr.get("k1"), "a-changed");
+}
+
+TEST_F(BackupTest, TruncatedAndSwappedFilesAreRefused) {
+    fill(50, "v");
+    const auto a = backups.create(BackupType::full);
+    now += 1s;
+    const auto b = backups.create(BackupType::full);
+    mgr.set("k0", "live");
+    const auto before = state();
+    // b's bytes under a's name: same repository, same key, other file.
+    fs::copy_file(file_of(b.id), file_of(a.id), fs::copy_options::overwrite_existing);
+    EXPECT_THROW(backups.restore(a.id), strata::Error);
+    fs::resize_file(file_of(b.id), fs::file_size(file_of(b.id)) - 100);
+    EXPECT_THROW(backups.restore(b.id), strata::Error);
+    EXPECT_FALSE(backups.verify_structure(b.id));
+    expect_state(before);
+}
+
+TEST_F(BackupTest, BrokenChainNamesTheMissingBackupAndChangesNothing) {
+    fill(20, "v");
+    backups.create(BackupType::full);
+    now += 1s;
+    churn("a", 4);
+    const auto inc1 = backups.create(BackupType::incremental);
+    now += 1s;
+    churn("b", 8);
+    const auto inc2 = backups.create(BackupType::incremental);
+    EXPECT_THROW(backups.remove(inc1.id), strata::Error);  // inc2 builds on it
+    mgr.set("k0", "live");
+    const auto before = state();
+    ASSERT_TRUE(backups.store().remove(inc1.id));  // lost behind the manager's back
+    try {
+        backups.restore(inc2.id);
+        FAIL() << "a broken chain was restored";
+    } catch (const strata::Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::not_found);
+        EXPECT_NE(std::string(e.what()).find(inc1.id), std::string::npos) << e.what();
+    }
+    const auto t = backups.test_restore(inc2.id);
+    EXPECT_FALSE(t.ok);
+    EXPECT_NE(t.problem.find(inc1.id), std::string::npos);
+    expect_state(before);
+}
+
+TEST_F(BackupTest, AStoreDyingMidBackupLeavesNoListedHalfBackup) {
+    fill(300, "some-value-");
+    auto o = strata::DirectoryBackupStore::backup_defaults();
+    o.fsync = false;
+    FailingStore failing{dir.path / "backups", o};
+    auto left = failing.fail_after;
+    strata::BackupManager dying{mgr, std::move(failing), options(key)};
+    const auto good = dying.create(BackupType::full);
+    const auto want = state();
+    for (const std::uint64_t at : std::vector<std::uint64_t>{0, 10, good.stored_bytes / 2, good.stored_bytes - 1}) {
+        *left = at;
+        now += 1s;
+        EXPECT_THROW(dying.create(BackupType::full), strata::Error);
+        *left = std::min<std::uint64_t>(at, 60);  // an unchanged incremental is small
+        EXPECT_THROW(dying.create(BackupType::incremental), strata::Error);
+        ASSERT_EQ(dying.list().size(), 1u);
+    }
+    EXPECT_EQ(dying.stats().failures, 8u);
+    // No temporary file is left behind, and the earlier backup is whole.
+    std::size_t files = 0;
+    for (const auto& e : fs::directory_iterator(dir.path / "backups")) {
+        ++files;
+        EXPECT_FALSE(e.path().filename().string().starts_with(".")) << e.path();
+    }
+    EXPECT_EQ(files, 2u);  // the backup and the key ring
+    *left = ~0ull;
+    EXPECT_TRUE(dying.verify(good.id));
+    mgr.set("k0", "live");
+    dying.restore(good.id);
+    expect_state(want);
+}
+
+TEST_F(BackupTest, ReadsAfterARestoreNeverSeeThePreRestoreValue) {
+    for (int i = 0; i < 50; ++i) mgr.set("r" + std::to_string(i), "old");
+    const auto full = backups.create(BackupType::full);
+    for (int i = 0; i < 50; ++i) mgr.set("r" + std::to_string(i), "new", strata::at<1>);
+    for (int i = 0; i < 50; ++i) ASSERT_EQ(mgr.get("r" + std::to_string(i)), "new");  // cached now
+    std::atomic<bool> restored{false}, stop{false};
+    std::atomic<int> stale_after{0}, reads{0};
+    std::vector<std::thread> readers;
+    for (int t = 0; t < 2; ++t)
+        readers.emplace_back([&] {
+            while (!stop) {
+                for (int i = 0; i < 50; ++i) {
+                    const bool done = restored;
+                    const auto v = mgr.get("r" + std::to_string(i));
+                    ++reads;
+                    if (done && v != "old") ++stale_after;
+                }
+            }
+        });
+    while (reads < 100) std::this_thread::yield();
+    backups.restore(full.id);
+    restored = true;
+    const int at_restore = reads;
+    while (reads < at_restore + 200) std::this_thread::yield();
+    stop = true;
+    for (auto& r : readers) r.join();
+    EXPECT_EQ(stale_after, 0);
+    for (int i = 0; i < 50; ++i) EXPECT_EQ(mgr.get("r" + std::to_string(i)), "old");
+    EXPECT_EQ(mgr.tier<1>().fetch("r0")->value, "old");  // no newer copy left to resurface
+}
+
+TEST_F(BackupTest, RetentionKeepsWhatKeptBackupsDependOn) {
+    fill(10, "v");
+    const auto old_full = backups.create(BackupType::full);
+    now += 1h;
+    const auto old_inc = backups.create(BackupType::incremental);
+    now += 1h;
+    const auto snap = backups.create(BackupType::snapshot);
+    now += 100 * 24h;  // everything above is past every age
+    const auto full = backups.create(BackupType::full);
+    now += 1h;
+    mgr.set("k1", "x");
+    const auto diff = backups.create(BackupType::differential);
+    now += 40 * 24h;  // diff past 30 days, full (40 days) within 90
+    mgr.set("k2", "y");
+    const auto inc = backups.create(BackupType::incremental);  // builds on diff
+
+    const auto removed = backups.apply_retention();
+    EXPECT_EQ(removed, (std::vector<std::string>{old_full.id, old_inc.id}));
+    std::vector<std::string> left;
+    for (const auto& b : backups.list()) left.push_back(b.id);
+    // The snapshot stays until removed; diff stays because inc needs it.
+    EXPECT_EQ(left, (std::vector<std::string>{snap.id, full.id, diff.id, inc.id}));
+    now += 8 * 24h;  // inc past 7 days: the chain goes, tip first
+    EXPECT_EQ(backups.apply_retention(), (std::vector<std::string>{diff.id, inc.id}));
+    EXPECT_EQ(backups.list().size(), 2u);
+    EXPECT_EQ(backups.stats().removed, 4u);
+}
+
+TEST_F(BackupTest, TestRestoreTouchesNothingLiveAndIsKeptInStats) {
+    fill(30, "v");
+    backups.create(BackupType::full);
+    now += 1s;
+    churn("a", 10);
+    const auto inc = backups.create(BackupType::incremental);
+    churn("b", 20);
+    const auto before = state();
+    const auto r = backups.test_restore(inc.id);
+    EXPECT_TRUE(r.ok) << r.problem;
+    EXPECT_EQ(r.keys, inc.key_count);
+    EXPECT_EQ(r.expected_keys, inc.key_count);
+    expect_state(before);
+    const auto st = backups.stats();
+    ASSERT_TRUE(st.last_test_restore);
+    EXPECT_EQ(st.last_test_restore->id, inc.id);
+    EXPECT_TRUE(st.last_test_restore->ok);
+    EXPECT_EQ(st.restores, 0u);
+    EXPECT_EQ(st.backups, 2u);
+    EXPECT_EQ(st.stored_bytes, backups.list()[0].stored_bytes + inc.stored_bytes);
+}
+
+TEST_F(BackupTest, KeyRingIsStoredOnFirstUseAndHoldsNoKeyInClear) {
+    EXPECT_FALSE(backups.store().key_ring());
+    fill(5, "v");
+    const auto b = backups.create(BackupType::full);
+    const auto ring = backups.store().key_ring();
+    ASSERT_TRUE(ring);
+    const auto parsed = strata::KeyRing::parse(*ring);
+    EXPECT_EQ(parsed.key_ids(), std::vector<strata::KeyId>{key.id()});
+    // A second user key added to the ring reads the same backups.
+    auto edited = parsed;
+    const auto second = strata::EncryptionKey::generate();
+    edited.add(key, second);
+    backups.store().store_key_ring(edited.serialize());
+    Backups colleague{mgr, store(), options(second)};
+    EXPECT_TRUE(colleague.verify(b.id));
+}
