@@ -34,6 +34,7 @@
 #include "strata/backup/directory_store.hpp"
 #include "strata/backup/encryption_key.hpp"
 #include "strata/backup/key_ring.hpp"
+#include "strata/backup/tier_store.hpp"
 
 #include "strata/checkpoint/checkpointer.hpp"
 #include "strata/checkpoint/directory_store.hpp"

@@ -15,6 +15,7 @@
 
 #include <strata/backup/backup_manager.hpp>
 #include <strata/backup/directory_store.hpp>
+#include <strata/backup/tier_store.hpp>
 #include <strata/strata.hpp>
 
 #include "common/record_snapshot.hpp"
@@ -39,6 +40,8 @@ static_assert(strata::BackupStore<strata::DirectoryBackupStore>);
 static_assert(!strata::BackupStore<strata::DirectoryCheckpointStore>);  // no key ring
 static_assert(!strata::BackupStore<int>);
 static_assert(!std::is_polymorphic_v<Backups>);
+static_assert(strata::BackupStore<strata::TierBackupStore<strata::MemoryTier>>);
+static_assert(strata::BackupStore<strata::TierBackupStore<strata::FileTier>>);
 
 // A store whose sink throws after `fail_after` bytes: a process dying in the
 // middle of a backup, as far as the store can tell.
@@ -523,4 +526,49 @@ TEST_F(BackupTest, KeyRingIsStoredOnFirstUseAndHoldsNoKeyInClear) {
     backups.store().store_key_ring(edited.serialize());
     Backups colleague{mgr, store(), options(second)};
     EXPECT_TRUE(colleague.verify(b.id));
+}
+
+TEST_F(BackupTest, TierBackupStoreKeepsChainsAndRefusesDamage) {
+    strata::BackupManager in_tier{
+        mgr, strata::TierBackupStore{strata::FileTier{dir.path / "store", strata::FileTierOptions{.fsync = false}}},
+        options(key)};
+    fill(40, "v");
+    const auto full = in_tier.create(BackupType::full);
+    now += 1s;
+    churn("a", 10);
+    const auto inc = in_tier.create(BackupType::incremental);
+    const auto want = state();
+    EXPECT_EQ(inc.parent, full.id);
+    EXPECT_TRUE(in_tier.store().key_ring());
+    churn("b", 20);
+    in_tier.restore(inc.id);
+    expect_state(want);
+
+    // A backup begun and dropped without its manifest is not listed.
+    {
+        auto half = in_tier.store().begin("20200101T000000.000000Z-000001-full");
+        half.write(std::string(100, 'x'));
+    }
+    EXPECT_EQ(in_tier.list().size(), 2u);
+
+    // One flipped byte in a stored chunk of the full: the chain is refused.
+    auto& tier = in_tier.store().tier();
+    const auto chunk = "backups/" + full.id + "/data/" + std::string(8, '0');
+    auto r = tier.fetch(chunk);
+    ASSERT_TRUE(r) << chunk;
+    r->value[r->value.size() / 2] ^= 1;
+    r->checksum = strata::sha256(r->value);  // damage the tier itself would not notice
+    tier.store(chunk, *r);
+    mgr.set("k0", "live");
+    const auto before = state();
+    try {
+        in_tier.restore(inc.id);
+        FAIL() << "a damaged chain was restored";
+    } catch (const strata::Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::corrupt) << e.what();
+    }
+    expect_state(before);
+    EXPECT_FALSE(in_tier.verify(full.id));
+    EXPECT_FALSE(in_tier.verify_structure(full.id));
+    EXPECT_TRUE(in_tier.verify(inc.id));
 }
