@@ -20,6 +20,7 @@
 
 #include "common/record_snapshot.hpp"
 #include "common/temp_dir.hpp"
+#include "common/tier_wrappers.hpp"
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -308,6 +309,7 @@ TEST_F(BackupTest, WrongKeyIsRejectedAndChangesNothing) {
             FAIL() << "a wrong key was accepted";
         } catch (const strata::Error& e) {
             EXPECT_EQ(e.kind(), ErrorKind::rejected) << e.what();
+            EXPECT_NE(std::string(e.what()).find("wrong key"), std::string::npos) << e.what();
         }
     }
     expect_state(before);
@@ -571,4 +573,45 @@ TEST_F(BackupTest, TierBackupStoreKeepsChainsAndRefusesDamage) {
     EXPECT_FALSE(in_tier.verify(full.id));
     EXPECT_FALSE(in_tier.verify_structure(full.id));
     EXPECT_TRUE(in_tier.verify(inc.id));
+}
+
+TEST_F(BackupTest, RestoringAColderTierDropsNewerHotterCopies) {
+    fill(10, "v");
+    const auto warm = backups.create<strata::FileTier>(BackupType::full);
+    mgr.set("k2", "newer");  // the memory tier and the file tier
+    ASSERT_EQ(mgr.get("k2"), "newer");
+    backups.restore(warm.id);
+    EXPECT_EQ(mgr.get("k2"), "v2");  // not the hot copy, not the cached value
+    EXPECT_FALSE(mgr.tier<0>().fetch("k2"));
+    EXPECT_EQ(mgr.tier<1>().fetch("k2")->value, "v2");
+}
+
+// An incremental reads only what changed: through the tier's changed_since,
+// never a full scan of its records.
+TEST(BackupReads, IncrementalReadsOnlyChangedKeys) {
+    using Counted = strata::testing::Switchable<strata::MemoryTier>;
+    using Small = strata::StateManager<strata::NoCache, strata::NeverPromote, Counted>;
+    TempDir dir;
+    Counted tier{strata::MemoryTier{}};
+    std::atomic<int> peeks{0}, changed{0};
+    tier.switches().before = [&](std::string_view op) {
+        peeks += op == "peek_many";
+        changed += op == "changed_since";
+    };
+    Small mgr{strata::NoCache{}, strata::NeverPromote{}, std::move(tier)};
+    for (int i = 0; i < 500; ++i) mgr.set("k" + std::to_string(i), "v");
+    auto store = strata::DirectoryBackupStore::backup_defaults();
+    store.fsync = false;
+    strata::BackupManager backups{mgr, strata::DirectoryBackupStore{dir.path, store},
+                                  strata::BackupOptions{.key = strata::EncryptionKey::generate(), .batch_size = 10}};
+    backups.create(BackupType::full);
+    EXPECT_EQ(peeks, 50);
+    EXPECT_EQ(changed, 0);
+    peeks = 0;
+    mgr.set("k7", "changed");
+    const auto inc = backups.create(BackupType::incremental);
+    EXPECT_EQ(changed, 1);
+    EXPECT_EQ(peeks, 1);
+    EXPECT_EQ(inc.changed_keys, 1u);
+    EXPECT_EQ(inc.key_count, 500u);
 }

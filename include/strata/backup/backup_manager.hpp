@@ -493,7 +493,14 @@ private:
             ring = store_.key_ring();
             if (!ring) throw Error(ErrorKind::unavailable, "backup", "create", "the key ring just stored reads back as absent");
         }
-        data_key_ = KeyRing::parse(*ring).unwrap(options_.key);
+        try {
+            data_key_ = KeyRing::parse(*ring).unwrap(options_.key);
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::rejected) throw;
+            throw Error(ErrorKind::rejected, "backup", "open",
+                        "wrong key: the key given is not a user key of the repository in store '" +
+                            std::string(store_.name()) + "'");
+        }
         return *data_key_;
     }
 
