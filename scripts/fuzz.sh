@@ -10,6 +10,7 @@
 #
 #   scripts/fuzz.sh [seconds-per-target] [target...]   default: 60, all
 #   build-fuzz/<target> <input>                         replays one input
+#   STRATA_FUZZ_BUILD_DIR=dir scripts/fuzz.sh ...       builds in dir instead
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,7 +24,7 @@ else
     for f in $(grep -l LLVMFuzzerTestOneInput tests/fuzz/*.cpp); do targets+=("$(basename "$f" .cpp)"); done
 fi
 
-build=build-fuzz
+build=${STRATA_FUZZ_BUILD_DIR:-build-fuzz}
 jobs=$(nproc)
 cxx=$(command -v clang++-14 || command -v clang++)
 mkdir -p "$build"
