@@ -47,7 +47,7 @@ TEST_F(StackStress, EveryReadIsExplainedByTheWritesAroundIt) {
     // within a second here: at age 0 every key in Redis counts as idle, so
     // demote_idle moves keys while they are written, read and rolled back.
     const history::Workload workload{
-        .writer_ops = 1000, .reader_ops = 1500, .tool_rounds = 12, .idle_age = std::chrono::milliseconds{0}};
+        .writer_ops = 1000, .reader_ops = 1500, .tool_rounds = 30, .idle_age = std::chrono::milliseconds{0}};
     history::Log log;
     history::run(mgr, ckpt, workload, log);
     const auto figures = history::check(mgr, log, workload);
