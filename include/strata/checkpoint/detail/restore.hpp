@@ -127,13 +127,21 @@ private:
     }
 
     // A tier may refuse to move a key back to an older version (PostgresTier
-    // with newer_versions_only): such keys are erased first, and every
-    // record written is read back, so a refusal fails loudly, not silently.
+    // with newer_versions_only, Error{conflict}): only then are the newer
+    // keys erased and stored again. Elsewhere each key is replaced in one
+    // step, so a process killed mid-rollback leaves it as it was or as
+    // captured, never absent. Every record written is read back, so a
+    // refusal fails loudly, not silently.
     template <class T>
     static void restore(T& tier, const std::vector<Entry>& changed, const std::vector<std::string>& keys,
                         const std::vector<std::string>& newer) {
-        if (!newer.empty()) tier.erase_many(std::span<const std::string>(newer));
-        tier.store_many(std::span<const Entry>(changed));
+        try {
+            tier.store_many(std::span<const Entry>(changed));
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::conflict || newer.empty()) throw;
+            tier.erase_many(std::span<const std::string>(newer));
+            tier.store_many(std::span<const Entry>(changed));
+        }
         const auto back = read_many(tier, keys, "rollback");
         for (std::size_t j = 0; j < changed.size(); ++j)
             if (!same_record(back[j], changed[j].record))
