@@ -9,8 +9,9 @@
 // is there; the one call in flight at the kill left each key at a state its
 // steps pass through (a write goes to the durable tier first, then hotter
 // ones; an erase hottest first; a rollback, which is not atomic across a
-// crash but can be run again, tier by tier, erasing a newer copy before it
-// stores the captured one: detail/restore.hpp); no record is torn; a
+// crash but can be run again, tier by tier, a tier refusing older versions
+// erasing a newer copy before it stores the captured one:
+// detail/restore.hpp); no record is torn; a
 // checkpoint is listed only whole, and every listed one verifies. Then the
 // next worker carries on from the state found.
 //
@@ -380,6 +381,7 @@ struct Call {
 
     // The steps (tier, new content) the call takes on key k, in order.
     std::vector<std::pair<std::size_t, Val>> steps(int k, const State& from, std::size_t tiers,
+                                                   std::uint64_t refuses_older,
                                                    const std::map<std::string, Keys>& checkpoints) const {
         std::vector<std::pair<std::size_t, Val>> out;
         const auto& op = words[0];
@@ -396,9 +398,10 @@ struct Call {
             const State to = it == held.end() ? State(tiers) : it->second;
             for (std::size_t t = 0; t < tiers; ++t) {
                 if (from[t] == to[t]) continue;
-                // A copy newer than the captured one is erased before it is
-                // stored back (tier refusing older versions); allowed always.
-                if (from[t] && to[t]) out.emplace_back(t, std::nullopt);
+                // A tier that refuses older versions has a newer copy erased
+                // before the captured one is stored back (allowed whichever
+                // copy is newer); any other tier replaces it in one step.
+                if ((refuses_older >> t & 1) && from[t] && to[t]) out.emplace_back(t, std::nullopt);
                 out.emplace_back(t, to[t]);
             }
         }
@@ -429,6 +432,7 @@ struct Options {
     std::string child_test;           // e.g. "CrashTest.FileTierChild"
     std::vector<std::string> env;     // NAME=value for every child (where its tiers are)
     std::size_t tiers = 1;            // how many tiers outlive a process (World::each_tier)
+    std::uint64_t refuses_older = 0;  // which of them refuse older versions (bit i: tier i)
     int kills = 55;                   // stops after this many kills...
     std::chrono::seconds budget{100}; // ...or this long, whichever first
     int min_kills = 50;               // and fails below this many
@@ -600,7 +604,7 @@ private:
             const State& expected = it == keys_.end() ? none : it->second;
             const auto f = found.find(k);
             const State& got = f == found.end() ? none : f->second;
-            const auto steps = in_flight ? in_flight->steps(k, expected, o_.tiers, checkpoints_)
+            const auto steps = in_flight ? in_flight->steps(k, expected, o_.tiers, o_.refuses_older, checkpoints_)
                                          : std::vector<std::pair<std::size_t, Val>>{};
             // Allowed: the state before the call and after each of its steps.
             std::vector<State> allowed{expected};
@@ -610,7 +614,7 @@ private:
             }
             std::string shown;
             for (const auto& a : allowed) shown += detail::show(a) + " ";
-            EXPECT_NE(std::find(allowed.begin(), allowed.end(), got), allowed.end())
+            EXPECT_TRUE(std::find(allowed.begin(), allowed.end(), got) != allowed.end())
                 << "key " << k << ": tiers hold " << detail::show(got) << ", allowed " << shown
                 << (in_flight ? "(killed in: " + in_flight->words[0] + ")" : "(no call in flight)");
             EXPECT_EQ(served[k], detail::visible(got)) << "key " << k << ": the manager serves other than its hottest copy "

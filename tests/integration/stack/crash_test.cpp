@@ -74,6 +74,7 @@ TEST(StackCrashTest, RedisPostgresKill9) {
                         "STRATA_REDIS_PORT=" + std::to_string(rt::shared_port()),
                         "STRATA_PG_CONNINFO=" + strata::pgtest::shared_conninfo()},
                 .tiers = 2,
+                .refuses_older = 0b10,  // PostgreSQL (newer_versions_only)
                 .longest_run = std::chrono::milliseconds{600},
                 .longest_delay = std::chrono::milliseconds{200}});
     // Opened only now, once every child is gone: what the test left behind goes.
