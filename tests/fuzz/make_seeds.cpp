@@ -5,6 +5,7 @@
 //
 //   g++ -std=c++20 -Iinclude -Itests tests/fuzz/make_seeds.cpp -o build-fuzz/make_seeds -lexpat -lssl -lcrypto -lz
 //   build-fuzz/make_seeds
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,9 @@
 #include <string_view>
 #include <vector>
 
+#include "strata/backup/detail/manifest.hpp"
+#include "strata/backup/detail/segmented_cipher.hpp"
+#include "strata/backup/key_ring.hpp"
 #include "strata/checkpoint/detail/summary.hpp"
 #include "strata/checkpoint/stream_writer.hpp"
 #include "strata/codec/zlib_stream.hpp"
@@ -259,6 +263,64 @@ void redis_replies() {
 
 }  // namespace
 
+// Sealed under the fixed key the backup targets open with (0xA5 ^ i).
+EncryptionKey backup_key(std::uint8_t x = 0xA5) {
+    std::array<std::uint8_t, 32> b{};
+    for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::uint8_t>(x ^ i);
+    return EncryptionKey::from_bytes(b);
+}
+
+void backups() {
+    namespace bk = detail::backup;
+    const EncryptionKey key = backup_key();
+    // backup_open: one mode byte (see the target), then the bytes.
+    const auto sealed = [](const EncryptionKey& k, std::string_view plain, int level) {
+        std::string out(1, '\0');
+        const auto keep = [&out](std::string_view s) { out += s; };
+        bk::SegmentSealer sealer(k, {.segment_size = 64, .compression_level = level});
+        sealer.write(plain, keep);
+        sealer.finish(keep);
+        return out;
+    };
+    std::string text;
+    for (int i = 0; i < 20; ++i) text += "order:" + std::to_string(i) + " qty=100;";
+    seed("backup_open", "empty", sealed(key, "", 0));
+    seed("backup_open", "three_segments", sealed(key, text.substr(0, 150), 0));
+    seed("backup_open", "compressed", sealed(key, text, 6));
+    seed("backup_open", "other_key", sealed(backup_key(0x5A), text.substr(0, 100), 0));
+    KeyRing ring = KeyRing::create(key);
+    KdfParams fast;
+    fast.n = 1024;
+    ring.add(key, EncryptionKey::from_passphrase("fuzz", fast));
+    seed("backup_open", "ring", "\x01" + ring.serialize());
+    seed("backup_open", "ring_other_key", "\x01" + KeyRing::create(backup_key(0x5A)).serialize());
+    seed("backup_open", "seal_then_alter", "\x06" + text);
+    seed("backup_open", "ring_then_alter", std::string("\x03\x10\x01", 3));
+
+    // backup_manifest: manifests as a store keeps them, plain and stored.
+    auto [records, stream] = checkpoint(3);
+    bk::Manifest full;
+    full.info.id = records.id;
+    full.info.created_at = t0;
+    full.info.key_count = 3;
+    full.info.version_cut = 42;
+    full.records = records;
+    full.records_part = {stream.size(), sha256(stream)};
+    full.keys_part = {96, sha256("keys")};
+    full.keys_hash = sha256("key0\nkey1\nkey2\n");
+    seed("backup_manifest", "full_plain", bk::encode_manifest(full));
+    seed("backup_manifest", "full_stored", bk::seal_manifest(full, key));
+    bk::Manifest inc = full;
+    inc.info.id = inc.records.id = "20261202T054958Z-000002-incremental";
+    inc.info.type = BackupType::incremental;
+    inc.info.parent = full.info.id;
+    inc.info.changed_keys = 1;
+    inc.info.deleted_keys = 2;
+    seed("backup_manifest", "incremental_plain", bk::encode_manifest(inc));
+    seed("backup_manifest", "incremental_stored", bk::seal_manifest(inc, key));
+    seed("backup_manifest", "stored_other_key", bk::seal_manifest(inc, backup_key(0x5A)));
+}
+
 int main() {
     envelopes();
     file_paths();
@@ -269,4 +331,5 @@ int main() {
     s3_listings();
     postgres_bytea();
     redis_replies();
+    backups();
 }
