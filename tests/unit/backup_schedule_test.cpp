@@ -503,6 +503,23 @@ TEST_F(ScheduleTest, TheThreadRunsWhatIsDueAsTheClockMoves) {
     EXPECT_EQ(seen.jobs(), (Jobs{full, incremental, incremental}));
 }
 
+TEST_F(ScheduleTest, AFailedRunOnTheThreadIsCountedAndTheThreadGoesOn) {
+    mgr.set("a", "1");
+    Observed seen;
+    Scheduler s{backups, {.incremental = "* * * * *"}, seen.options(1ms)};
+    s.start();
+    ASSERT_TRUE(seen.wait_for_runs(1));  // nothing to build on yet
+    backups.create(BackupType::full);
+    advance(1min);
+    ASSERT_TRUE(seen.wait_for_runs(2));
+    s.stop();
+    std::lock_guard lock(seen.m);
+    EXPECT_FALSE(seen.runs[0].ok);
+    EXPECT_TRUE(seen.runs[1].ok) << seen.runs[1].error;
+    EXPECT_EQ(s.stats().failures, 1u);
+    EXPECT_EQ(types(), (Types{BackupType::full, BackupType::incremental}));
+}
+
 TEST_F(ScheduleTest, StopDoesNotWaitOutASleepAndTheDestructorStops) {
     Observed seen;
     auto s = std::make_unique<Scheduler>(backups, strata::BackupSchedule{.full = "@yearly"}, seen.options(hours{24}));
