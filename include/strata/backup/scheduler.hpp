@@ -57,7 +57,7 @@ constexpr std::string_view to_string(ScheduledJob j) noexcept {
 
 struct ScheduledRun {
     ScheduledJob job = ScheduledJob::full;
-    Clock::time_point due{};  // the slot it ran for
+    Clock::time_point due{};  // the slot it ran for; Clock::time_point::min() for a job never run before
     std::string id{};         // the backup made or tested; empty when none
     bool ok = false;
     std::string error{};  // why not ok
@@ -142,6 +142,7 @@ public:
     ~BackupScheduler() { stop(); }
 
     // Runs every job due at `now`, each once, full first; returns what ran.
+    // Reads every manifest (list()) to learn the last runs.
     std::vector<ScheduledRun> run_due(Clock::time_point now) {
         std::lock_guard lock(run_mutex_);
         Times last = last_from_store();
