@@ -32,7 +32,7 @@ mkdir -p "$build"
 # What each target links, besides the sanitizers' runtimes.
 libs_of() {
     case "$1" in
-        envelope | file_path | glob | checkpoint_summary | checkpoint_stream | postgres_bytea) echo "openssl zlib" ;;
+        cron | envelope | file_path | glob | checkpoint_summary | checkpoint_stream | postgres_bytea) echo "openssl zlib" ;;
         http_date | s3_xml | s3_listing) echo "expat libcurl openssl zlib" ;;
         redis_reply) echo "hiredis openssl zlib" ;;
         *) echo "expat hiredis libcurl openssl zlib" ;;

@@ -5,6 +5,7 @@
 // are opt-in headers (strata/tiers/redis.hpp, postgres.hpp, s3.hpp), so
 // including this never pulls in hiredis, libpqxx or libcurl.
 
+#include "strata/core/cron.hpp"
 #include "strata/core/envelope.hpp"
 #include "strata/core/error.hpp"
 #include "strata/core/glob.hpp"
@@ -34,6 +35,7 @@
 #include "strata/backup/directory_store.hpp"
 #include "strata/backup/encryption_key.hpp"
 #include "strata/backup/key_ring.hpp"
+#include "strata/backup/scheduler.hpp"
 #include "strata/backup/tier_store.hpp"
 
 #include "strata/checkpoint/checkpointer.hpp"

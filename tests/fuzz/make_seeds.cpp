@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +61,22 @@ void envelopes() {
     seed("envelope", "v1_small", as_v1(envelope::encode(record("hello", 1))));
     seed("envelope", "v1_compressed_expiring", as_v1(envelope::encode(record(big + "tail", 2, true))));
     seed("envelope", "header_only", envelope::encode(record("abc", 1)).substr(0, envelope::header_size));
+}
+
+// An expression, then optionally a NUL and 8 bytes: the instant next_after starts from.
+void crons() {
+    auto from = [](std::int64_t ticks) { return "\0"s + std::string(reinterpret_cast<const char*>(&ticks), sizeof ticks); };
+    seed("cron", "daily", "0 0 * * *");
+    seed("cron", "six_hourly", "0 */6 * * *");
+    seed("cron", "every_minute", "*/1 * * * *");
+    seed("cron", "macro", "@weekly");
+    seed("cron", "names_lists_steps", "1-5,10-20/3 9-17 1,15 jan-MAR/2 mon-fri");
+    seed("cron", "either_day", "0 12 1 * MON");
+    seed("cron", "sunday_as_7", "* * * * 5-7/2");
+    seed("cron", "never", "0 0 30 2 *");
+    seed("cron", "leap_sunday_near_max", "0 0 29 2 */7" + from(std::numeric_limits<std::int64_t>::max() - 40'000'000'000'000'000));
+    seed("cron", "before_epoch", "59 23 31 12 *" + from(std::numeric_limits<std::int64_t>::min()));
+    seed("cron", "bad_step", "*/0 * * * *");
 }
 
 void file_paths() {
@@ -322,6 +339,7 @@ void backups() {
 }
 
 int main() {
+    crons();
     envelopes();
     file_paths();
     globs();
