@@ -534,3 +534,24 @@ TEST_F(ScheduleTest, StopDoesNotWaitOutASleepAndTheDestructorStops) {
     ASSERT_EQ(destroyed.wait_for(60s), std::future_status::ready) << "the destructor waited out the sleep";
     EXPECT_EQ(seen.jobs(), Jobs{full});
 }
+
+// DESIGN's spelling: the manager runs every tier's schedule itself.
+TEST_F(ScheduleTest, TheManagerRunsItsOwnScheduleDrivenOrOnItsThread) {
+    mgr.set("a", "1");
+    EXPECT_THROW(backups.run_due(now), std::logic_error);
+    EXPECT_THROW(backups.schedule({.full = "61 * * * *"}), std::invalid_argument);
+    backups.schedule(daily_six_hourly_minutely);
+    EXPECT_EQ(jobs(backups.run_due(now)), Jobs{full});
+    advance(1min);
+    EXPECT_EQ(jobs(backups.run_due(now)), Jobs{incremental});
+
+    Observed seen;
+    advance(1min);
+    backups.start(daily_six_hourly_minutely, seen.options(1ms));
+    ASSERT_TRUE(seen.wait_for_runs(1));
+    backups.stop();
+    EXPECT_EQ(seen.jobs(), Jobs{incremental});
+    EXPECT_EQ(types(), (Types{BackupType::full, BackupType::incremental, BackupType::incremental}));
+    // Started again and left running: the manager's destruction stops it.
+    backups.start({.full = "@yearly"});
+}

@@ -8,9 +8,10 @@
 #include <cstdint>  // uint64_t
 #include <iterator>  // back_inserter
 #include <map>
+#include <memory>  // unique_ptr
 #include <mutex>
 #include <optional>
-#include <stdexcept>  // invalid_argument
+#include <stdexcept>  // invalid_argument, logic_error
 #include <string>
 #include <string_view>
 #include <utility>  // declval, move
@@ -22,6 +23,7 @@
 #include "strata/backup/detail/manifest.hpp"
 #include "strata/backup/detail/sealed_parts.hpp"
 #include "strata/backup/key_ring.hpp"
+#include "strata/backup/scheduler.hpp"
 #include "strata/checkpoint/checkpointer.hpp"  // tier_list, make_time_id, not_before_newest
 #include "strata/checkpoint/detail/capture.hpp"
 #include "strata/checkpoint/detail/restore.hpp"
@@ -252,6 +254,28 @@ public:
 
     S& store() noexcept { return store_; }
     const BackupOptions& options() const noexcept { return options_; }
+
+    // Schedules of every tier's backups, as a BackupScheduler of this
+    // manager runs them (for chosen tiers, build one of those instead).
+    // schedule() sets one for run_due(now), start() also runs it on a thread
+    // until stop() or destruction. Not to be called concurrently with each
+    // other.
+    void schedule(const BackupSchedule& schedule, BackupSchedulerOptions options = {}) {
+        auto next = std::make_unique<BackupScheduler<BackupManager>>(*this, schedule, std::move(options));
+        stop();
+        scheduler_ = std::move(next);
+    }
+    void start(const BackupSchedule& schedule, BackupSchedulerOptions options = {}) {
+        this->schedule(schedule, std::move(options));
+        scheduler_->start();
+    }
+    void stop() {
+        if (scheduler_) scheduler_->stop();
+    }
+    std::vector<ScheduledRun> run_due(Clock::time_point now) {
+        if (!scheduler_) throw std::logic_error("strata: BackupManager::run_due: no schedule given (schedule or start)");
+        return scheduler_->run_due(now);
+    }
 
 private:
     template <std::uint64_t Mask>
@@ -512,6 +536,8 @@ private:
     std::optional<EncryptionKey> data_key_;
     std::mutex stats_mutex_;
     BackupStats counters_;
+    // Last, so its thread stops before anything it uses goes.
+    std::unique_ptr<BackupScheduler<BackupManager>> scheduler_;
 };
 
 template <class M, class S>
