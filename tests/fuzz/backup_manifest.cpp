@@ -5,8 +5,7 @@
 // same bytes are read as a stored summary too (plain size, plain manifest,
 // the copy sealed under the data key), which only ever fails as corrupt, or
 // as rejected or a newer format under the key.
-#include <array>
-
+#include "backup_key.hpp"
 #include "fuzz_support.hpp"
 #include "strata/backup/detail/manifest.hpp"
 
@@ -14,15 +13,6 @@ using namespace strata;
 namespace bk = strata::detail::backup;
 
 namespace {
-
-const EncryptionKey& fixed_key() {
-    static const EncryptionKey key = [] {
-        std::array<std::uint8_t, 32> b{};
-        for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::uint8_t>(0xA5 ^ i);
-        return EncryptionKey::from_bytes(b);
-    }();
-    return key;
-}
 
 void check_plain(std::string_view plain) {
     const auto m = bk::decode_manifest(plain);
@@ -44,7 +34,7 @@ void check_stored(std::string_view stored) {
     const std::string id = m ? m->info.id : "fuzz";
     fuzz::returns_or_fails_as({ErrorKind::corrupt}, [&] { bk::read_manifest(stored, id, "list"); });
     fuzz::returns_or_fails_as({ErrorKind::corrupt, ErrorKind::rejected, ErrorKind::invalid},
-                              [&] { bk::authenticate_manifest(stored, fixed_key(), id); });
+                              [&] { bk::authenticate_manifest(stored, fuzz::fixed_backup_key(), id); });
 }
 
 }  // namespace

@@ -9,9 +9,9 @@
 //   3  the same bytes as a key ring altered at one byte after a round trip
 // The seeds (tests/fuzz/corpus/backup_open/) are sealed under the same key.
 #include <algorithm>
-#include <array>
 #include <cstring>
 
+#include "backup_key.hpp"
 #include "fuzz_support.hpp"
 #include "strata/backup/detail/segmented_cipher.hpp"
 #include "strata/backup/key_ring.hpp"
@@ -21,21 +21,12 @@ namespace bk = strata::detail::backup;
 
 namespace {
 
-const EncryptionKey& fixed_key() {
-    static const EncryptionKey key = [] {
-        std::array<std::uint8_t, 32> b{};
-        for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::uint8_t>(0xA5 ^ i);
-        return EncryptionKey::from_bytes(b);
-    }();
-    return key;
-}
-
 // Opens `file` in pieces of `piece` bytes; the plaintext, or nothing when
 // it failed as it may: corrupt, rejected or a newer format.
 std::optional<std::string> open(std::string_view file, std::size_t piece, std::uint64_t* segments = nullptr) {
     std::string out;
     const auto keep = [&out](std::string_view s) { out += s; };
-    bk::SegmentOpener opener(fixed_key(), "fuzz");
+    bk::SegmentOpener opener(fuzz::fixed_backup_key(), "fuzz");
     const bool ok = fuzz::returns_or_fails_as({ErrorKind::corrupt, ErrorKind::rejected, ErrorKind::invalid}, [&] {
         for (std::size_t at = 0; at < file.size(); at += piece) opener.write(file.substr(at, piece), keep);
         opener.finish(keep);
@@ -78,7 +69,7 @@ void parse_ring(std::string_view bytes) {
     // A ring that parses is the one encoding of itself.
     STRATA_FUZZ_CHECK(ring->serialize() == bytes);
     fuzz::returns_or_fails_as({ErrorKind::corrupt, ErrorKind::rejected}, [&] {
-        STRATA_FUZZ_CHECK(ring->unwrap(fixed_key()).id() == ring->data_key_id());
+        STRATA_FUZZ_CHECK(ring->unwrap(fuzz::fixed_backup_key()).id() == ring->data_key_id());
     });
 }
 
@@ -93,7 +84,7 @@ std::string altered(std::string bytes, std::string_view in) {
 void seal_then_alter(std::string_view plain, std::uint8_t mode) {
     std::string file;
     const auto keep = [&file](std::string_view s) { file += s; };
-    bk::SegmentSealer sealer(fixed_key(), {.segment_size = 64, .compression_level = mode & 4 ? 6 : 0});
+    bk::SegmentSealer sealer(fuzz::fixed_backup_key(), {.segment_size = 64, .compression_level = mode & 4 ? 6 : 0});
     sealer.write(plain, keep);
     sealer.finish(keep);
     const auto back = open(file, 97);
@@ -102,7 +93,7 @@ void seal_then_alter(std::string_view plain, std::uint8_t mode) {
 }
 
 void ring_then_alter(std::string_view in) {
-    KeyRing ring = KeyRing::create(fixed_key());
+    KeyRing ring = KeyRing::create(fuzz::fixed_backup_key());
     const std::string bytes = ring.serialize();
     const std::string changed = altered(bytes, in);
     std::optional<KeyRing> parsed;

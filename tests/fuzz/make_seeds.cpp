@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "backup_key.hpp"
 #include "strata/backup/detail/manifest.hpp"
 #include "strata/backup/detail/segmented_cipher.hpp"
 #include "strata/backup/key_ring.hpp"
@@ -280,16 +281,10 @@ void redis_replies() {
 
 }  // namespace
 
-// Sealed under the fixed key the backup targets open with (0xA5 ^ i).
-EncryptionKey backup_key(std::uint8_t x = 0xA5) {
-    std::array<std::uint8_t, 32> b{};
-    for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::uint8_t>(x ^ i);
-    return EncryptionKey::from_bytes(b);
-}
 
 void backups() {
     namespace bk = detail::backup;
-    const EncryptionKey key = backup_key();
+    const EncryptionKey key = fuzz::backup_key();
     // backup_open: one mode byte (see the target), then the bytes.
     const auto sealed = [](const EncryptionKey& k, std::string_view plain, int level) {
         std::string out(1, '\0');
@@ -304,13 +299,13 @@ void backups() {
     seed("backup_open", "empty", sealed(key, "", 0));
     seed("backup_open", "three_segments", sealed(key, text.substr(0, 150), 0));
     seed("backup_open", "compressed", sealed(key, text, 6));
-    seed("backup_open", "other_key", sealed(backup_key(0x5A), text.substr(0, 100), 0));
+    seed("backup_open", "other_key", sealed(fuzz::backup_key(0x5A), text.substr(0, 100), 0));
     KeyRing ring = KeyRing::create(key);
     KdfParams fast;
     fast.n = 1024;
     ring.add(key, EncryptionKey::from_passphrase("fuzz", fast));
     seed("backup_open", "ring", "\x01" + ring.serialize());
-    seed("backup_open", "ring_other_key", "\x01" + KeyRing::create(backup_key(0x5A)).serialize());
+    seed("backup_open", "ring_other_key", "\x01" + KeyRing::create(fuzz::backup_key(0x5A)).serialize());
     seed("backup_open", "seal_then_alter", "\x06" + text);
     seed("backup_open", "ring_then_alter", std::string("\x03\x10\x01", 3));
 
@@ -335,7 +330,7 @@ void backups() {
     inc.info.deleted_keys = 2;
     seed("backup_manifest", "incremental_plain", bk::encode_manifest(inc));
     seed("backup_manifest", "incremental_stored", bk::seal_manifest(inc, key));
-    seed("backup_manifest", "stored_other_key", bk::seal_manifest(inc, backup_key(0x5A)));
+    seed("backup_manifest", "stored_other_key", bk::seal_manifest(inc, fuzz::backup_key(0x5A)));
 }
 
 int main() {
