@@ -35,6 +35,7 @@
 #include "strata/backup/directory_store.hpp"
 #include "strata/backup/encryption_key.hpp"
 #include "strata/backup/key_ring.hpp"
+#include "strata/backup/mirrored_store.hpp"
 #include "strata/backup/scheduler.hpp"
 #include "strata/backup/tier_store.hpp"
 

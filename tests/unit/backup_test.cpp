@@ -15,6 +15,7 @@
 
 #include <strata/backup/backup_manager.hpp>
 #include <strata/backup/directory_store.hpp>
+#include <strata/backup/mirrored_store.hpp>
 #include <strata/backup/tier_store.hpp>
 #include <strata/strata.hpp>
 
@@ -49,10 +50,12 @@ static_assert(strata::BackupStore<strata::TierBackupStore<strata::FileTier>>);
 struct FailingStore : strata::DirectoryBackupStore {
     using DirectoryBackupStore::DirectoryBackupStore;
     std::shared_ptr<std::atomic<std::uint64_t>> fail_after = std::make_shared<std::atomic<std::uint64_t>>(~0ull);
+    std::shared_ptr<std::atomic<bool>> fail_commit = std::make_shared<std::atomic<bool>>(false);
 
     struct Sink {
         strata::DirectoryCheckpointStore::Sink inner;
         std::shared_ptr<std::atomic<std::uint64_t>> left;
+        std::shared_ptr<std::atomic<bool>> fail_commit;
         void write(std::string_view b) {
             if (b.size() > *left) {
                 inner.write(b.substr(0, *left));  // half a write reaches the disk
@@ -61,11 +64,15 @@ struct FailingStore : strata::DirectoryBackupStore {
             *left -= b.size();
             inner.write(b);
         }
-        void commit(std::string_view s) { inner.commit(s); }
+        void commit(std::string_view s) {
+            if (*fail_commit) throw strata::Error(ErrorKind::unavailable, "test", "commit", "store died at commit");
+            inner.commit(s);
+        }
     };
-    Sink begin(const std::string& id) { return Sink{DirectoryBackupStore::begin(id), fail_after}; }
+    Sink begin(const std::string& id) { return Sink{DirectoryBackupStore::begin(id), fail_after, fail_commit}; }
 };
 static_assert(strata::BackupStore<FailingStore>);
+static_assert(strata::BackupStore<strata::MirroredBackupStore<strata::DirectoryBackupStore, FailingStore>>);
 
 void flip_byte(const fs::path& file, std::uintmax_t at) {
     std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
@@ -614,4 +621,96 @@ TEST(BackupReads, IncrementalReadsOnlyChangedKeys) {
     EXPECT_EQ(peeks, 1);
     EXPECT_EQ(inc.changed_keys, 1u);
     EXPECT_EQ(inc.key_count, 500u);
+}
+
+TEST_F(BackupTest, MirroredStoreHoldsEveryBackupInBothAndEitherRestoresAlone) {
+    auto file_store = [&] {
+        return strata::TierBackupStore{strata::FileTier{dir.path / "mirror", strata::FileTierOptions{.fsync = false}}};
+    };
+    strata::BackupManager mirrored{mgr, strata::MirroredBackupStore{store(), file_store()}, options(key)};
+    fill(60, "v");
+    const auto full = mirrored.create(BackupType::full);
+    now += 1s;
+    churn("a", 10);
+    const auto inc = mirrored.create(BackupType::incremental);
+    const auto want = state();
+    auto& both = mirrored.store();
+    const std::vector<std::string> ids{full.id, inc.id};
+    EXPECT_EQ(both.primary().ids(), ids);
+    EXPECT_EQ(both.secondary().ids(), ids);
+    EXPECT_EQ(both.primary().key_ring(), both.secondary().key_ring());
+    EXPECT_EQ(both.primary().summary(inc.id), both.secondary().summary(inc.id));
+    EXPECT_EQ(both.name(), "backups+tier-backups");
+
+    // Either store alone restores the chain onto a new machine.
+    auto restore_from = [&](auto only) {
+        TempDir other;
+        Manager fresh{strata::LruCache{1000}, strata::NeverPromote{}, strata::MemoryTier{},
+                      strata::FileTier{other.path / "tier", strata::FileTierOptions{.fsync = false}}};
+        strata::BackupManager alone{fresh, std::move(only), options(key)};
+        EXPECT_TRUE(alone.verify(full.id));
+        alone.restore_into(inc.id, fresh);
+        expect_same(want.hot, snapshot(fresh.tier<0>()));
+        expect_same(want.warm, snapshot(fresh.tier<1>()));
+    };
+    restore_from(store());
+    restore_from(file_store());
+
+    EXPECT_TRUE(mirrored.remove(inc.id));
+    EXPECT_EQ(both.primary().ids(), std::vector<std::string>{full.id});
+    EXPECT_EQ(both.secondary().ids(), std::vector<std::string>{full.id});
+}
+
+TEST_F(BackupTest, MirroredStoreCommitsToBothOrNeither) {
+    fill(60, "v");
+    auto o = strata::DirectoryBackupStore::backup_defaults();
+    o.fsync = false;
+    FailingStore second{dir.path / "second", o};
+    auto fail_commit = second.fail_commit;
+    auto fail_after = second.fail_after;
+    strata::BackupManager mirrored{mgr, strata::MirroredBackupStore{store(), std::move(second)}, options(key)};
+    const auto full = mirrored.create(BackupType::full);
+    now += 1s;
+    churn("a", 10);
+
+    *fail_commit = true;
+    EXPECT_THROW(mirrored.create(BackupType::incremental), strata::Error);
+    *fail_commit = false;
+    *fail_after = 100;
+    EXPECT_THROW(mirrored.create(BackupType::full), strata::Error);
+    *fail_after = ~0ull;
+    // The first store's copy of the failed backups went again: each store
+    // still holds one whole chain.
+    EXPECT_EQ(mirrored.store().primary().ids(), std::vector<std::string>{full.id});
+    EXPECT_EQ(mirrored.store().secondary().ids(), std::vector<std::string>{full.id});
+    EXPECT_EQ(mirrored.stats().failures, 2u);
+    const auto inc = mirrored.create(BackupType::incremental);
+    EXPECT_EQ(inc.parent, full.id);
+    EXPECT_TRUE(mirrored.verify(inc.id));
+}
+
+TEST_F(BackupTest, MirroredStoreSharesOneKeyRing) {
+    fill(10, "v");
+    const auto first = backups.create(BackupType::full);  // the primary's repository exists
+    auto o = strata::DirectoryBackupStore::backup_defaults();
+    o.fsync = false;
+    strata::BackupManager mirrored{
+        mgr, strata::MirroredBackupStore{store(), strata::DirectoryBackupStore{dir.path / "second", o}}, options(key)};
+    now += 1s;
+    const auto full = mirrored.create(BackupType::full);
+    EXPECT_EQ(mirrored.store().secondary().key_ring(), mirrored.store().primary().key_ring());
+    EXPECT_EQ(mirrored.store().secondary().ids(), std::vector<std::string>{full.id});
+    EXPECT_EQ(mirrored.list().size(), 2u);  // the earlier one is read from the primary
+    EXPECT_TRUE(mirrored.verify(first.id));
+
+    // A store of another repository cannot be mirrored into this one.
+    strata::BackupManager other{mgr, strata::DirectoryBackupStore{dir.path / "other", o}, options(key)};
+    other.create(BackupType::full);
+    strata::MirroredBackupStore mixed{store(), strata::DirectoryBackupStore{dir.path / "other", o}};
+    try {
+        mixed.key_ring();
+        FAIL() << "two repositories' key rings were mixed";
+    } catch (const strata::Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::conflict) << e.what();
+    }
 }
