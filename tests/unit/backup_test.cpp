@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -621,6 +622,38 @@ TEST(BackupReads, IncrementalReadsOnlyChangedKeys) {
     EXPECT_EQ(peeks, 1);
     EXPECT_EQ(inc.changed_keys, 1u);
     EXPECT_EQ(inc.key_count, 500u);
+}
+
+// An incremental reads its parent's key section to count deletions; a
+// store's chunks of the parent's records are passed over, not fetched.
+TEST(BackupReads, IncrementalSkipsItsParentsRecords) {
+    using Counted = strata::testing::Switchable<strata::MemoryTier>;
+    using Small = strata::StateManager<strata::NoCache, strata::NeverPromote, strata::MemoryTier>;
+    Small mgr{strata::NoCache{}, strata::NeverPromote{}, strata::MemoryTier{}};
+    std::mt19937_64 rng(7);
+    for (int i = 0; i < 400; ++i) {
+        std::string incompressible(300, '\0');
+        for (auto& c : incompressible) c = static_cast<char>(rng());
+        mgr.set("k" + std::to_string(i), incompressible);
+    }
+    auto options = strata::TierBackupStore<Counted>::backup_defaults();
+    options.chunk_size = 1024;
+    strata::BackupManager backups{mgr, strata::TierBackupStore{Counted{strata::MemoryTier{}}, options},
+                                  strata::BackupOptions{.key = strata::EncryptionKey::generate()}};
+    std::atomic<int> fetches{0};
+    backups.store().tier().switches().before = [&](std::string_view op) { fetches += op == "fetch"; };
+    const auto full = backups.create(BackupType::full);
+    const auto chunks = full.stored_bytes / options.chunk_size;
+    ASSERT_GT(chunks, 100u);
+    for (const char* k : {"k1", "k2", "k3"}) mgr.erase(k);
+    mgr.set("k4", "changed");
+    fetches = 0;
+    const auto inc = backups.create(BackupType::incremental);
+    EXPECT_EQ(inc.deleted_keys, 3u);
+    EXPECT_EQ(inc.changed_keys, 1u);
+    EXPECT_EQ(inc.key_count, 397u);
+    EXPECT_LT(fetches, 20) << "of " << chunks << " chunks";
+    EXPECT_TRUE(backups.verify(inc.id));
 }
 
 TEST_F(BackupTest, MirroredStoreHoldsEveryBackupInBothAndEitherRestoresAlone) {

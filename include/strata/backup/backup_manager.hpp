@@ -1,12 +1,11 @@
 #pragma once
 
-#include <algorithm>  // sort, unique, set_difference, binary_search, reverse, find_if
+#include <algorithm>  // sort, unique, binary_search, reverse, find_if
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>  // size_t
 #include <cstdint>  // uint64_t
-#include <iterator>  // back_inserter
 #include <map>
 #include <memory>  // unique_ptr
 #include <mutex>
@@ -14,12 +13,13 @@
 #include <stdexcept>  // invalid_argument, logic_error
 #include <string>
 #include <string_view>
-#include <utility>  // declval, move
+#include <utility>  // declval, exchange, move
 #include <vector>
 
 #include "strata/backup/backup_info.hpp"
 #include "strata/backup/backup_options.hpp"
 #include "strata/backup/backup_store.hpp"
+#include "strata/backup/detail/key_section.hpp"
 #include "strata/backup/detail/manifest.hpp"
 #include "strata/backup/detail/sealed_parts.hpp"
 #include "strata/backup/key_ring.hpp"
@@ -27,6 +27,7 @@
 #include "strata/checkpoint/checkpointer.hpp"  // tier_list, make_time_id, not_before_newest
 #include "strata/checkpoint/detail/capture.hpp"
 #include "strata/checkpoint/detail/restore.hpp"
+#include "strata/checkpoint/detail/spill.hpp"
 #include "strata/checkpoint/stream_reader.hpp"
 #include "strata/checkpoint/stream_writer.hpp"
 #include "strata/core/capabilities.hpp"
@@ -301,10 +302,16 @@ private:
         // The records are deflated before sealing; the sealer's own deflate
         // then backs off after a segment that does not shrink.
         CheckpointWriter writer(sealed, m.info.id, options_.compression_level);
-        std::array<std::vector<std::string>, Tiers::size> listed, captured, dropped;
+        // The cut of a tier: listed, or captured (a key written during a
+        // capture that lets writes go on), less those read as absent. The
+        // captured keys wait in temporary files, in order; only an
+        // incremental or differential keeps its listing (a full captures or
+        // drops every key it lists, so its cut is what it captured).
+        std::array<std::vector<std::string>, Tiers::size> listed, dropped;
+        std::array<detail::checkpoint::KeySpill, Tiers::size> captured;
         auto select = [&](auto& tier, std::size_t i) {
+            if (!parent) return detail::all_keys_sorted(tier);
             listed[i] = detail::all_keys_sorted(tier);
-            if (!parent) return listed[i];
             auto changed = detail::changed_since_or_scan(tier, since);
             std::sort(changed.begin(), changed.end());
             changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
@@ -320,7 +327,7 @@ private:
             if (!r->intact())
                 throw Error(ErrorKind::corrupt, name, "backup",
                             "key '" + key + "' fails checksum verification; no backup was stored");
-            captured[i].push_back(key);
+            captured[i].add(key);
             return true;
         };
         detail::checkpoint::Capture<Mask, M, decltype(writer), decltype(select), decltype(keep)> run(
@@ -337,17 +344,41 @@ private:
         m.records.consistency_hash = sum.consistency_hash;
         m.records.stream_hash = sum.stream_hash;
         m.records_part = sealed.finish();
-
-        KeySets cut;
-        for (const auto& t : m.records.tiers) cut.push_back(key_set(listed[t.index], captured[t.index], dropped[t.index]));
-        if (parent) m.info.deleted_keys = count_deleted(*parent, data, cut);
-        for (const auto& keys : cut) m.info.key_count += keys.size();
         m.info.changed_keys = sum.key_count;
-        detail::backup::SealingWriter<decltype(sink)> keys(sink, data, options_.compression_level);
-        Sha256 keys_hash;
-        detail::backup::write_key_section(keys, keys_hash, cut);
-        m.keys_part = keys.finish();
-        m.keys_hash = keys_hash.finish();
+
+        for (auto& d : dropped) std::sort(d.begin(), d.end());
+        auto for_each_cut_key = [&](std::size_t i, auto&& f) {
+            const auto& l = listed[i];
+            std::size_t at = 0;
+            auto emit = [&](const std::string& key) {
+                if (!std::binary_search(dropped[i].begin(), dropped[i].end(), key)) f(key);
+            };
+            captured[i].replay([&](const std::string& key) {
+                while (at < l.size() && l[at] < key) emit(l[at++]);
+                if (at < l.size() && l[at] == key) ++at;
+                f(key);
+            });
+            while (at < l.size()) emit(l[at++]);
+        };
+        detail::backup::SealingWriter<decltype(sink)> sealed_keys(sink, data, options_.compression_level);
+        detail::backup::KeySectionWriter keys(sealed_keys);
+        std::optional<ParentKeys> before;
+        if (parent) before.emplace(*this, *parent, data);
+        for (const auto& t : m.records.tiers) {
+            std::uint64_t count = 0;
+            for_each_cut_key(t.index, [&](const std::string&) { ++count; });
+            keys.begin_tier(count);
+            m.info.key_count += count;
+            if (before) before->begin_tier();
+            for_each_cut_key(t.index, [&](const std::string& key) {
+                keys.add(key);
+                if (before) before->present(key);
+            });
+            if (before) m.info.deleted_keys += before->end_tier();
+        }
+        if (before) before->finish();
+        m.keys_hash = keys.finish();
+        m.keys_part = sealed_keys.finish();
         m.info.stored_bytes = m.records_part.size + m.keys_part.size;
         sink.commit(detail::backup::seal_manifest(m, data));
         return m.info;
@@ -374,36 +405,48 @@ private:
         return p;
     }
 
-    // The keys of a tier at the cut: listed, or captured (a key written
-    // during a capture that lets writes go on), less those read as absent.
-    static std::vector<std::string> key_set(std::vector<std::string>& listed, std::vector<std::string>& captured,
-                                            std::vector<std::string>& dropped) {
-        std::sort(captured.begin(), captured.end());
-        std::sort(dropped.begin(), dropped.end());
-        std::vector<std::string> all;
-        std::set_union(listed.begin(), listed.end(), captured.begin(), captured.end(), std::back_inserter(all));
-        std::vector<std::string> out;
-        std::set_difference(all.begin(), all.end(), dropped.begin(), dropped.end(), std::back_inserter(out));
-        return out;
-    }
+    // The parent's key section, walked beside the new cut to count the
+    // keys gone since. Its records are passed over unread where the store
+    // can skip.
+    class ParentKeys {
+    public:
+        ParentKeys(BackupManager& self, const Manifest& parent, const EncryptionKey& data)
+            : parent_(parent),
+              source_(self.store_.open(parent.info.id)),
+              opened_((detail::skip_bytes(source_, parent.records_part.size), source_), parent.keys_part, data,
+                      parent.info.id + "/keys"),
+              keys_(opened_, parent_.info.id) {}
 
-    // Keys of the parent's cut that are gone at this one. Reads only the
-    // parent's key section; its records are passed over unopened.
-    std::uint64_t count_deleted(const Manifest& parent, const EncryptionKey& data, const KeySets& cut) {
-        auto source = store_.open(parent.info.id);
-        detail::backup::PartReader<decltype(source)> skip(source, parent.records_part, parent.info.id + "/records");
-        while (skip.next([](std::string_view) {})) {
+        void begin_tier() {
+            keys_.begin_tier();
+            have_ = keys_.next(key_);
         }
-        detail::backup::OpeningReader<decltype(source)> keys(source, parent.keys_part, data, parent.info.id + "/keys");
-        const auto before = detail::backup::read_key_section(keys, parent.records.tiers.size(), parent.keys_hash, parent.info.id);
-        std::uint64_t deleted = 0;
-        for (std::size_t i = 0; i < before.size() && i < cut.size(); ++i) {
-            std::vector<std::string> gone;
-            std::set_difference(before[i].begin(), before[i].end(), cut[i].begin(), cut[i].end(), std::back_inserter(gone));
-            deleted += gone.size();
+        // `key`, in order, is at the new cut.
+        void present(const std::string& key) {
+            while (have_ && key_ < key) gone();
+            if (have_ && key_ == key) have_ = keys_.next(key_);
         }
-        return deleted;
-    }
+        std::uint64_t end_tier() {
+            while (have_) gone();
+            return std::exchange(deleted_, 0);
+        }
+        void finish() { keys_.finish(parent_.keys_hash); }
+
+    private:
+        using Source = decltype(std::declval<S&>().open(std::declval<const std::string&>()));
+        void gone() {
+            ++deleted_;
+            have_ = keys_.next(key_);
+        }
+
+        const Manifest& parent_;
+        Source source_;
+        detail::backup::OpeningReader<Source> opened_;
+        detail::backup::KeySectionReader<Source> keys_;
+        std::string key_;
+        bool have_ = false;
+        std::uint64_t deleted_ = 0;
+    };
 
     // Reads a whole backup, authenticating it: on_record(tier position,
     // key, record) for every record, then on_keys(key sets). Everything

@@ -2,6 +2,7 @@
 
 #include <algorithm>  // set_union
 #include <cstddef>    // size_t
+#include <cstdint>    // uint64_t
 #include <iterator>   // back_inserter
 #include <optional>
 #include <string>
@@ -84,6 +85,9 @@ public:
     public:
         std::size_t read(char* data, std::size_t size) {
             return std::visit([&](auto& s) -> std::size_t { return s.read(data, size); }, source_);
+        }
+        void skip(std::uint64_t n) {
+            std::visit([&](auto& s) { detail::skip_bytes(s, n); }, source_);
         }
 
     private:

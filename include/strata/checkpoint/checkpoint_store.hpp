@@ -1,7 +1,9 @@
 #pragma once
 
+#include <algorithm>  // min
 #include <concepts>
 #include <cstddef>  // size_t
+#include <cstdint>  // uint64_t
 #include <optional>
 #include <stdexcept>  // invalid_argument
 #include <string>
@@ -41,6 +43,26 @@ template <class R>
 concept checkpoint_source = requires(R& r, char* data, std::size_t size) {
     { r.read(data, size) } -> std::convertible_to<std::size_t>;
 };
+
+// Optional on a source: skip(n) passes over n bytes without fetching them
+// (an incremental backup reaches its parent's key section past the records).
+template <class R>
+concept source_skips = requires(R& r, std::uint64_t n) { r.skip(n); };
+
+// Passes over n bytes of `source`, reading them where it cannot skip.
+template <class R>
+void skip_bytes(R& source, std::uint64_t n) {
+    if constexpr (source_skips<R>) {
+        source.skip(n);
+    } else {
+        char piece[64 * 1024];
+        while (n > 0) {
+            const std::size_t got = source.read(piece, static_cast<std::size_t>(std::min<std::uint64_t>(n, sizeof piece)));
+            if (got == 0) return;  // short: the next read finds the end
+            n -= got;
+        }
+    }
+}
 
 template <class S>
 concept store_has_name = requires(const S& s) {

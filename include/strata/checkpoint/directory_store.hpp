@@ -133,6 +133,12 @@ public:
             return done;
         }
 
+        void skip(std::uint64_t n) {
+            n = std::min(n, left_);
+            if (::lseek(fd_.get(), static_cast<off_t>(n), SEEK_CUR) < 0) detail::file::fail(name_, "read", path_, errno);
+            left_ -= n;
+        }
+
     private:
         friend class DirectoryCheckpointStore;
         Source(detail::file::Fd fd, std::uint64_t size, std::string name, std::filesystem::path path)

@@ -7,13 +7,11 @@
 #include <string>
 #include <string_view>
 #include <utility>  // move
-#include <vector>
 
 #include "strata/backup/detail/manifest.hpp"
 #include "strata/backup/detail/segment_format.hpp"
 #include "strata/backup/detail/segmented_cipher.hpp"
 #include "strata/core/digest.hpp"
-#include "strata/core/key.hpp"  // max_key_size
 
 // The two sealed files of a backup's stream, written into and read back from
 // a store's sink and source in bounded pieces.
@@ -144,50 +142,6 @@ private:
     std::size_t at_ = 0;
     bool done_ = false;
 };
-
-// The key section: per captured tier, its key count then each key, sorted.
-template <class Out>
-void write_key_section(Out& out, Sha256& hash, const std::vector<std::vector<std::string>>& tiers) {
-    std::string buf;
-    const auto flush = [&] {
-        hash.update(buf);
-        out.write(buf);
-        buf.clear();
-    };
-    for (const auto& keys : tiers) {
-        detail::checkpoint::put_u64(buf, keys.size());
-        for (const auto& k : keys) {
-            detail::checkpoint::put_bytes(buf, k);
-            if (buf.size() >= read_piece) flush();
-        }
-    }
-    flush();
-}
-
-template <class Source>
-std::vector<std::vector<std::string>> read_key_section(OpeningReader<Source>& in, std::size_t tiers,
-                                                       const Digest& expected, std::string_view id) {
-    Sha256 hash;
-    const auto take = [&](std::size_t n) {
-        std::string s = in.take(n);
-        hash.update(s);
-        return s;
-    };
-    const auto u64 = [&] { return detail::checkpoint::get_u64(take(8), 0); };
-    std::vector<std::vector<std::string>> out(tiers);
-    for (auto& keys : out) {
-        const std::uint64_t count = u64();
-        for (std::uint64_t i = 0; i < count; ++i) {
-            const std::uint64_t n = u64();
-            if (n == 0 || n > max_key_size) backup_error(ErrorKind::corrupt, "open", id, "holds an invalid key");
-            keys.push_back(take(static_cast<std::size_t>(n)));
-            if (i > 0 && !(keys[i - 1] < keys[i])) backup_error(ErrorKind::corrupt, "open", id, "holds keys out of order");
-        }
-    }
-    if (!in.at_end()) backup_error(ErrorKind::corrupt, "open", id, "has bytes after its key section");
-    if (hash.finish() != expected) backup_error(ErrorKind::corrupt, "open", id, "has a key section that does not match its manifest");
-    return out;
-}
 
 // Keyless: the framing of one part, its size and SHA-256 against the manifest.
 template <class Source>
