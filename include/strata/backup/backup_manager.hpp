@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cstddef>  // size_t
 #include <cstdint>  // uint64_t
-#include <map>
 #include <memory>  // unique_ptr
 #include <mutex>
 #include <optional>
@@ -21,6 +20,7 @@
 #include "strata/backup/backup_store.hpp"
 #include "strata/backup/detail/key_section.hpp"
 #include "strata/backup/detail/manifest.hpp"
+#include "strata/backup/detail/parked_chain.hpp"
 #include "strata/backup/detail/sealed_parts.hpp"
 #include "strata/backup/key_ring.hpp"
 #include "strata/backup/scheduler.hpp"
@@ -54,9 +54,6 @@ class BackupManager {
     using Set = decltype(std::declval<M&>().tiers());
     using Tiers = detail::checkpoint::tier_list<Set>;
     using Manifest = detail::backup::Manifest;
-    // Per captured tier, in the manifest's tier order.
-    using State = std::vector<std::map<std::string, Record>>;
-    using KeySets = std::vector<std::vector<std::string>>;
 
 public:
     BackupManager(M& manager, S store, BackupOptions options)
@@ -109,7 +106,7 @@ public:
     // throws.
     bool verify(const std::string& id) {
         try {
-            read_backup(load(id, "verify"), [](std::size_t, std::string, Record) {}, [](KeySets) {});
+            read_backup(load(id, "verify"), [](std::size_t, const std::string&, const Record&) {});
             return true;
         } catch (const Error& e) {
             if (e.kind() != ErrorKind::corrupt) throw;
@@ -150,18 +147,19 @@ public:
     // the target's write pause, each captured tier is made exactly the
     // state at the cut (keys, values, versions, expiries; deleted keys
     // erased) and the manager serves that: no cached value, stale mark or
-    // hotter copy remains. The chain's final records are held in memory.
+    // hotter copy remains. The cut's keys are held in memory, its records
+    // wait in a temporary file.
     template <class Target>
     RollbackReport restore_into(const std::string& id, Target& target) {
         const auto t0 = std::chrono::steady_clock::now();
         RollbackReport report;
         report.id = id;
         std::vector<Manifest> chain;
-        State state;
+        std::optional<detail::backup::ParkedChain> parked;
         try {
             chain = resolve(id, "restore");
             detail::checkpoint::check_layout(target.tiers(), chain.back().records, "backup", "restore");
-            state = rebuild(chain);
+            parked.emplace(park(chain));
         } catch (const Error&) {
             std::lock_guard lock(stats_mutex_);
             ++counters_.refused_restores;
@@ -176,7 +174,7 @@ public:
             detail::checkpoint::Restorer restorer(target.tiers(), pause, put_back, options_.batch_size, report);
             for (std::size_t i = 0; i < tiers.size(); ++i) {
                 restorer.begin(tiers[i]);
-                for (auto& [key, r] : state[i]) restorer.add(key, std::move(r));
+                parked->for_each(i, [&](const std::string& key, Record r) { restorer.add(key, std::move(r)); });
                 restorer.end(tiers[i]);
             }
         }
@@ -195,13 +193,12 @@ public:
         r.id = id;
         try {
             const auto chain = resolve(id, "test_restore");
-            KeySets expected;
-            const auto state = rebuild(chain, &expected);
+            auto parked = park(chain);
             r.expected_keys = chain.back().info.key_count;
             std::uint64_t listed = 0;
-            for (std::size_t i = 0; i < state.size(); ++i) {
-                r.keys += state[i].size();
-                listed += expected[i].size();
+            for (std::size_t i = 0; i < chain.back().records.tiers.size(); ++i) {
+                listed += parked.cut(i).size();
+                r.keys += parked.cut(i).size() - parked.for_each(i, [](const std::string&, const Record&) {});
             }
             if (listed != r.expected_keys)
                 r.problem = "the key section lists " + std::to_string(listed) + " keys, the manifest " +
@@ -408,14 +405,22 @@ private:
     // The parent's key section, walked beside the new cut to count the
     // keys gone since. Its records are passed over unread where the store
     // can skip.
+    using Source = decltype(std::declval<S&>().open(std::declval<const std::string&>()));
+
+    // The key section of backup `m`, opened past its records, which a store
+    // that can skip does not fetch.
+    struct KeySection {
+        KeySection(BackupManager& self, const Manifest& m, const EncryptionKey& data)
+            : source(self.store_.open(m.info.id)),
+              opened((detail::skip_bytes(source, m.records_part.size), source), m.keys_part, data, m.info.id + "/keys") {}
+        Source source;
+        detail::backup::OpeningReader<Source> opened;
+    };
+
     class ParentKeys {
     public:
         ParentKeys(BackupManager& self, const Manifest& parent, const EncryptionKey& data)
-            : parent_(parent),
-              source_(self.store_.open(parent.info.id)),
-              opened_((detail::skip_bytes(source_, parent.records_part.size), source_), parent.keys_part, data,
-                      parent.info.id + "/keys"),
-              keys_(opened_, parent_.info.id) {}
+            : parent_(parent), section_(self, parent, data), keys_(section_.opened, parent_.info.id) {}
 
         void begin_tier() {
             keys_.begin_tier();
@@ -433,15 +438,13 @@ private:
         void finish() { keys_.finish(parent_.keys_hash); }
 
     private:
-        using Source = decltype(std::declval<S&>().open(std::declval<const std::string&>()));
         void gone() {
             ++deleted_;
             have_ = keys_.next(key_);
         }
 
         const Manifest& parent_;
-        Source source_;
-        detail::backup::OpeningReader<Source> opened_;
+        KeySection section_;
         detail::backup::KeySectionReader<Source> keys_;
         std::string key_;
         bool have_ = false;
@@ -449,11 +452,11 @@ private:
     };
 
     // Reads a whole backup, authenticating it: on_record(tier position,
-    // key, record) for every record, then on_keys(key sets). Everything
-    // handed out is authentic, but the backup is whole only once this
-    // returns.
-    template <class OnRecord, class OnKeys>
-    void read_backup(const Manifest& m, OnRecord&& on_record, OnKeys&& on_keys) {
+    // key, record) for every record, then the key section is checked.
+    // Everything handed out is authentic, but the backup is whole only once
+    // this returns.
+    template <class OnRecord>
+    void read_backup(const Manifest& m, OnRecord&& on_record) {
         const EncryptionKey data = data_key(false);
         const std::string& id = m.info.id;
         auto source = store_.open(id);
@@ -466,10 +469,16 @@ private:
                    [&](std::string key, Record r) { on_record(position, std::move(key), std::move(r)); },
                    [](const CapturedTier&) {});
         if (!records.at_end()) detail::backup::backup_error(ErrorKind::corrupt, "verify", id, "has bytes after its records");
-        detail::backup::OpeningReader<decltype(source)> keys(source, m.keys_part, data, id + "/keys");
-        auto sets = detail::backup::read_key_section(keys, m.records.tiers.size(), m.keys_hash, id);
+        detail::backup::OpeningReader<decltype(source)> opened(source, m.keys_part, data, id + "/keys");
+        detail::backup::KeySectionReader keys(opened, id);
+        std::string key;
+        for (std::size_t i = 0; i < m.records.tiers.size(); ++i) {
+            keys.begin_tier();
+            while (keys.next(key)) {
+            }
+        }
+        keys.finish(m.keys_hash);
         expect_end(source, id);
-        on_keys(std::move(sets));
     }
 
     template <class Source>
@@ -479,25 +488,20 @@ private:
             detail::backup::backup_error(ErrorKind::corrupt, "verify", id, "has bytes after its last part");
     }
 
-    // The state at the cut of the chain's last backup, every part read and
-    // authenticated; `keys` receives the last backup's key sets.
-    State rebuild(const std::vector<Manifest>& chain, KeySets* keys = nullptr) {
+    // The chain read whole, every part authenticated, and the state at its
+    // last cut parked (keys in memory, records in a temporary file).
+    detail::backup::ParkedChain park(const std::vector<Manifest>& chain) {
         const auto& last = chain.back();
-        State state(last.records.tiers.size());
-        KeySets cut;
-        for (const auto& part : chain) {
-            if (!same_tiers(part.records, last.records))
-                detail::backup::backup_error(ErrorKind::corrupt, "restore", part.info.id,
+        KeySection section(*this, last, data_key(false));
+        detail::backup::ParkedChain parked(
+            detail::backup::read_key_section(section.opened, last.records.tiers.size(), last.keys_hash, last.info.id));
+        for (auto part = chain.rbegin(); part != chain.rend(); ++part) {
+            if (!same_tiers(part->records, last.records))
+                detail::backup::backup_error(ErrorKind::corrupt, "restore", part->info.id,
                                              "captured other tiers than '" + last.info.id + "', which builds on it");
-            read_backup(part, [&](std::size_t i, std::string key, Record r) { state[i][std::move(key)] = std::move(r); },
-                        [&](KeySets sets) { cut = std::move(sets); });
+            read_backup(*part, [&](std::size_t i, const std::string& key, const Record& r) { parked.offer(i, key, r); });
         }
-        for (std::size_t i = 0; i < state.size(); ++i)
-            std::erase_if(state[i], [&](const auto& kv) {
-                return !std::binary_search(cut[i].begin(), cut[i].end(), kv.first);
-            });
-        if (keys) *keys = std::move(cut);
-        return state;
+        return parked;
     }
 
     static bool same_tiers(const CheckpointInfo& a, const CheckpointInfo& b) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <stdio.h>  // fseeko
+
 #include <cerrno>
 #include <cstdint>  // uint8_t, uint64_t
 #include <cstdio>   // FILE, tmpfile, fwrite, fread
@@ -26,14 +28,19 @@ public:
 
     void put(std::string_view bytes) {
         if (std::fwrite(bytes.data(), 1, bytes.size(), file_.get()) != bytes.size()) fail("cannot write a temporary file");
+        written_ += bytes.size();
     }
+    std::uint64_t written() const noexcept { return written_; }
     void put_size(std::uint64_t n) {
         char b[8];
         std::memcpy(b, &n, sizeof b);
         put(std::string_view(b, sizeof b));
     }
-    void rewind() {
-        if (std::fflush(file_.get()) != 0 || std::fseek(file_.get(), 0, SEEK_SET) != 0) fail("cannot rewind");
+    void rewind() { seek(0); }
+    // Reading from `at` on (a count of bytes put before).
+    void seek(std::uint64_t at) {
+        if (std::fflush(file_.get()) != 0 || ::fseeko(file_.get(), static_cast<off_t>(at), SEEK_SET) != 0)
+            fail("cannot seek in a temporary file");
     }
     std::uint64_t get_size() {
         std::uint64_t n = 0;
@@ -56,6 +63,7 @@ private:
     }
 
     std::unique_ptr<std::FILE, Close> file_;
+    std::uint64_t written_ = 0;
 };
 
 // Records of one tier, each stored as its envelope: a capture that reads
