@@ -22,6 +22,7 @@
 #include <strata/core/cron.hpp>
 #include <strata/strata.hpp>
 
+#include "common/damage.hpp"
 #include "common/temp_dir.hpp"
 
 using namespace std::chrono;
@@ -33,17 +34,10 @@ using strata::ScheduledJob;
 
 namespace {
 
+using strata::testing::flip_byte;
+
 Clock::time_point at(year_month_day d, minutes tod = 0min) { return sys_days{d} + tod; }
 
-void flip_byte(const std::filesystem::path& file, std::uintmax_t spot) {
-    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekg(static_cast<std::streamoff>(spot));
-    char c = 0;
-    f.get(c);
-    f.seekp(static_cast<std::streamoff>(spot));
-    f.put(static_cast<char>(c ^ 0x01));
-    ASSERT_TRUE(f.good()) << "could not damage " << file;
-}
 
 std::optional<Clock::time_point> next(std::string_view expr, Clock::time_point t) {
     return CronExpression::parse(expr).next_after(t);

@@ -21,6 +21,7 @@
 #include <strata/strata.hpp>
 
 #include "common/record_snapshot.hpp"
+#include "common/damage.hpp"
 #include "common/temp_dir.hpp"
 #include "common/tier_wrappers.hpp"
 
@@ -30,6 +31,8 @@ using strata::BackupType;
 using strata::ErrorKind;
 
 namespace {
+
+using strata::testing::flip_byte;
 
 using strata::testing::expect_same;
 using strata::testing::snapshot;
@@ -75,14 +78,6 @@ struct FailingStore : strata::DirectoryBackupStore {
 static_assert(strata::BackupStore<FailingStore>);
 static_assert(strata::BackupStore<strata::MirroredBackupStore<strata::DirectoryBackupStore, FailingStore>>);
 
-void flip_byte(const fs::path& file, std::uintmax_t at) {
-    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekg(static_cast<std::streamoff>(at));
-    char c = 0;
-    f.get(c);
-    f.seekp(static_cast<std::streamoff>(at));
-    f.put(static_cast<char>(c ^ 0x01));
-}
 
 struct Tiers {
     Snapshot hot, warm;
@@ -414,10 +409,11 @@ TEST_F(BackupTest, AStoreDyingMidBackupLeavesNoListedHalfBackup) {
     o.fsync = false;
     FailingStore failing{dir.path / "backups", o};
     auto left = failing.fail_after;
+    auto fail_commit = failing.fail_commit;
     strata::BackupManager dying{mgr, std::move(failing), options(key)};
     const auto good = dying.create(BackupType::full);
     const auto want = state();
-    for (const std::uint64_t at : std::vector<std::uint64_t>{0, 10, good.stored_bytes / 2, good.stored_bytes - 1}) {
+    for (const std::uint64_t at : std::vector<std::uint64_t>{0, 10, good.stored_bytes / 2}) {
         *left = at;
         now += 1s;
         EXPECT_THROW(dying.create(BackupType::full), strata::Error);
@@ -425,6 +421,13 @@ TEST_F(BackupTest, AStoreDyingMidBackupLeavesNoListedHalfBackup) {
         EXPECT_THROW(dying.create(BackupType::incremental), strata::Error);
         ASSERT_EQ(dying.list().size(), 1u);
     }
+    // Every byte written, the commit fails.
+    *left = ~0ull;
+    *fail_commit = true;
+    EXPECT_THROW(dying.create(BackupType::full), strata::Error);
+    EXPECT_THROW(dying.create(BackupType::incremental), strata::Error);
+    *fail_commit = false;
+    ASSERT_EQ(dying.list().size(), 1u);
     EXPECT_EQ(dying.stats().failures, 8u);
     // No temporary file is left behind, and the earlier backup is whole.
     std::size_t files = 0;

@@ -21,6 +21,7 @@
 #include <strata/strata.hpp>
 #include <thread>
 #include "common/failure.hpp"
+#include "common/damage.hpp"
 #include "common/temp_dir.hpp"
 #include "common/tier_wrappers.hpp"
 #include "common/record_snapshot.hpp"
@@ -30,6 +31,8 @@ namespace fs = std::filesystem;
 using strata::CheckpointType;
 
 namespace {
+
+using strata::testing::flip_byte;
 
 using strata::testing::TempDir;
 
@@ -64,14 +67,6 @@ static_assert(!std::is_polymorphic_v<Ckpt>);
 using strata::testing::expect_same;
 using strata::testing::snapshot;
 
-void flip_byte(const fs::path& file, std::uintmax_t at) {
-    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekg(static_cast<std::streamoff>(at));
-    char c = 0;
-    f.get(c);
-    f.seekp(static_cast<std::streamoff>(at));
-    f.put(static_cast<char>(c ^ 0x20));
-}
 
 class CheckpointTest : public ::testing::Test {
 protected:
@@ -236,7 +231,7 @@ TEST_F(CheckpointTest, FlippedByteMakesVerifyFalseAndRollbackRefuse) {
     for (const std::uintmax_t at : {std::uintmax_t{0}, std::uintmax_t{10}, info.stored_bytes / 2,
                                     info.stored_bytes - 1, info.stored_bytes + 40, size - 30, size - 1}) {
         SCOPED_TRACE(at);
-        flip_byte(path, at);
+        flip_byte(path, at, 0x20);
         EXPECT_FALSE(ckpt.verify(info.id));
         try {
             ckpt.rollback(info.id);
@@ -246,7 +241,7 @@ TEST_F(CheckpointTest, FlippedByteMakesVerifyFalseAndRollbackRefuse) {
             EXPECT_NE(std::string(e.what()).find(info.id), std::string::npos) << e.what();
         }
         EXPECT_EQ(mgr.get("key:1"), "after");  // nothing changed
-        flip_byte(path, at);  // back
+        flip_byte(path, at, 0x20);  // back
     }
     EXPECT_TRUE(ckpt.verify(info.id));
     EXPECT_TRUE(ckpt.verify(good.id));

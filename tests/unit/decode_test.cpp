@@ -23,6 +23,7 @@
 #include <strata/checkpoint/stream_writer.hpp>
 #include <strata/strata.hpp>
 
+#include "common/damage.hpp"
 #include "common/temp_dir.hpp"
 
 // RLIMIT_AS cannot bound a process whose sanitizer reserves terabytes of
@@ -38,6 +39,8 @@
 #endif
 
 namespace {
+
+using strata::testing::flip_byte;
 
 namespace fs = std::filesystem;
 using strata::Clock;
@@ -319,13 +322,6 @@ fs::path file_of(FileManager& mgr, std::string_view key) {
     return mgr.tier<strata::FileTier>().root() / strata::detail::file::encode_key(key);
 }
 
-void flip_byte(const fs::path& path, std::size_t at, char mask) {
-    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekg(static_cast<std::streamoff>(at));
-    const char c = static_cast<char>(f.get());
-    f.seekp(static_cast<std::streamoff>(at));
-    f.put(static_cast<char>(c ^ mask));
-}
 
 }  // namespace
 
@@ -337,7 +333,7 @@ TEST(Decode, FlippedExpiryInAFileTierIsACorruptCopyNotAnAbsentOne) {
     mgr.set("order:1", "open", strata::warm, strata::SetOptions{1h});
     ASSERT_EQ(mgr.get("order:1"), "open");
     const auto path = file_of(mgr, "order:1");
-    flip_byte(path, 31, '\x80');
+    flip_byte(path, 31, 0x80);
 
     EXPECT_EQ(mgr.tier<strata::FileTier>().sweep_expired(), 0u);
     EXPECT_EQ(mgr.tier<strata::FileTier>().keys("*"), std::vector<std::string>{"order:1"});
