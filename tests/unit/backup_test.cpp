@@ -659,6 +659,32 @@ TEST(BackupReads, IncrementalSkipsItsParentsRecords) {
     EXPECT_TRUE(backups.verify(inc.id));
 }
 
+// A committed manifest never changes: list(), stats() and a scheduler's
+// checks read each from the store once, however many backups there are.
+TEST(BackupReads, ListReadsEachManifestOnce) {
+    using Counted = strata::testing::Switchable<strata::MemoryTier>;
+    using Small = strata::StateManager<strata::NoCache, strata::NeverPromote, strata::MemoryTier>;
+    Small mgr{strata::NoCache{}, strata::NeverPromote{}, strata::MemoryTier{}};
+    mgr.set("k", "v");
+    strata::BackupManager backups{mgr, strata::TierBackupStore{Counted{strata::MemoryTier{}}},
+                                  strata::BackupOptions{.key = strata::EncryptionKey::generate()}};
+    std::atomic<int> fetches{0};
+    backups.store().tier().switches().before = [&](std::string_view op) { fetches += op == "fetch"; };
+    std::vector<std::string> made;
+    for (int i = 0; i < 5; ++i) made.push_back(backups.create(BackupType::full).id);
+    const auto first = backups.list();
+    ASSERT_EQ(first.size(), 5u);
+    fetches = 0;
+    EXPECT_EQ(backups.list().size(), 5u);
+    EXPECT_EQ(backups.stats().backups, 5u);
+    EXPECT_EQ(fetches, 0);
+    // A backup removed behind the manager's back is gone from the list.
+    backups.store().remove(made[2]);
+    const auto after = backups.list();
+    ASSERT_EQ(after.size(), 4u);
+    EXPECT_EQ(after[2].id, made[3]);
+}
+
 TEST_F(BackupTest, MirroredStoreHoldsEveryBackupInBothAndEitherRestoresAlone) {
     auto file_store = [&] {
         return strata::TierBackupStore{strata::FileTier{dir.path / "mirror", strata::FileTierOptions{.fsync = false}}};

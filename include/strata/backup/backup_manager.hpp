@@ -1,6 +1,6 @@
 #pragma once
 
-#include <algorithm>  // sort, unique, binary_search, reverse, find_if
+#include <algorithm>  // sort, unique, binary_search, find_if
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -11,8 +11,7 @@
 #include <optional>
 #include <stdexcept>  // invalid_argument, logic_error
 #include <string>
-#include <string_view>
-#include <utility>  // declval, exchange, move
+#include <utility>  // declval, move
 #include <vector>
 
 #include "strata/backup/backup_info.hpp"
@@ -21,14 +20,13 @@
 #include "strata/backup/detail/key_section.hpp"
 #include "strata/backup/detail/manifest.hpp"
 #include "strata/backup/detail/parked_chain.hpp"
+#include "strata/backup/detail/repository.hpp"
 #include "strata/backup/detail/sealed_parts.hpp"
-#include "strata/backup/key_ring.hpp"
 #include "strata/backup/scheduler.hpp"
 #include "strata/checkpoint/checkpointer.hpp"  // tier_list, make_time_id, not_before_newest
 #include "strata/checkpoint/detail/capture.hpp"
 #include "strata/checkpoint/detail/restore.hpp"
 #include "strata/checkpoint/detail/spill.hpp"
-#include "strata/checkpoint/stream_reader.hpp"
 #include "strata/checkpoint/stream_writer.hpp"
 #include "strata/core/capabilities.hpp"
 #include "strata/core/error.hpp"
@@ -54,10 +52,11 @@ class BackupManager {
     using Set = decltype(std::declval<M&>().tiers());
     using Tiers = detail::checkpoint::tier_list<Set>;
     using Manifest = detail::backup::Manifest;
+    using Repo = detail::backup::Repository<S>;
 
 public:
     BackupManager(M& manager, S store, BackupOptions options)
-        : mgr_(manager), store_(std::move(store)), options_(std::move(options)) {
+        : mgr_(manager), repo_(std::move(store), options.key), options_(std::move(options)) {
         if (options_.batch_size == 0) throw std::invalid_argument("strata: BackupOptions::batch_size must be > 0");
         if (options_.compression_level < 0 || options_.compression_level > 9)
             throw std::invalid_argument("strata: BackupOptions::compression_level must be between 0 and 9");
@@ -86,19 +85,9 @@ public:
     }
 
     // Every backup whose manifest reads, oldest first.
-    std::vector<BackupInfo> list() {
-        std::vector<BackupInfo> out;
-        for (const auto& id : store_.ids())
-            if (auto m = try_manifest(id)) out.push_back(std::move(m->info));
-        return out;
-    }
+    std::vector<BackupInfo> list() { return repo_.list(); }
 
-    std::optional<BackupInfo> get(const std::string& id) {
-        validate_checkpoint_id(id);
-        auto raw = store_.summary(id);
-        if (!raw) return std::nullopt;
-        return detail::backup::read_manifest(*raw, id, "get").info;
-    }
+    std::optional<BackupInfo> get(const std::string& id) { return repo_.get(id); }
 
     // True when every byte of the backup authenticates under the
     // repository's key and every record matches its checksum. Damage is
@@ -106,7 +95,7 @@ public:
     // throws.
     bool verify(const std::string& id) {
         try {
-            read_backup(load(id, "verify"), [](std::size_t, const std::string&, const Record&) {});
+            repo_.read(repo_.load(id, "verify"), [](std::size_t, const std::string&, const Record&) {});
             return true;
         } catch (const Error& e) {
             if (e.kind() != ErrorKind::corrupt) throw;
@@ -120,15 +109,8 @@ public:
     // stored parts have its sizes, SHA-256 and well-formed segments. False
     // on damage; an unknown id or a store failure throws.
     bool verify_structure(const std::string& id) {
-        validate_checkpoint_id(id);
         try {
-            auto raw = store_.summary(id);
-            if (!raw) throw Error(ErrorKind::not_found, "backup", "verify_structure", "no backup '" + id + "'");
-            const Manifest m = detail::backup::read_manifest(*raw, id, "verify_structure");
-            auto source = store_.open(id);
-            detail::backup::check_part_structure(source, m.records_part, id + "/records");
-            detail::backup::check_part_structure(source, m.keys_part, id + "/keys");
-            expect_end(source, id);
+            repo_.check_structure(id);
             return true;
         } catch (const Error& e) {
             if (e.kind() != ErrorKind::corrupt) throw;
@@ -157,9 +139,9 @@ public:
         std::vector<Manifest> chain;
         std::optional<detail::backup::ParkedChain> parked;
         try {
-            chain = resolve(id, "restore");
+            chain = repo_.resolve(id, "restore");
             detail::checkpoint::check_layout(target.tiers(), chain.back().records, "backup", "restore");
-            parked.emplace(park(chain));
+            parked.emplace(repo_.park(chain));
         } catch (const Error&) {
             std::lock_guard lock(stats_mutex_);
             ++counters_.refused_restores;
@@ -192,8 +174,8 @@ public:
         TestRestoreReport r;
         r.id = id;
         try {
-            const auto chain = resolve(id, "test_restore");
-            auto parked = park(chain);
+            const auto chain = repo_.resolve(id, "test_restore");
+            auto parked = repo_.park(chain);
             r.expected_keys = chain.back().info.key_count;
             std::uint64_t listed = 0;
             for (std::size_t i = 0; i < chain.back().records.tiers.size(); ++i) {
@@ -220,7 +202,7 @@ public:
         for (const auto& b : list())
             if (b.parent == id)
                 throw Error(ErrorKind::conflict, "backup", "remove", "backup '" + b.id + "' builds on '" + id + "'");
-        const bool removed = store_.remove(id);
+        const bool removed = repo_.store().remove(id);
         if (removed) {
             std::lock_guard lock(stats_mutex_);
             ++counters_.removed;
@@ -250,7 +232,7 @@ public:
         return st;
     }
 
-    S& store() noexcept { return store_; }
+    S& store() noexcept { return repo_.store(); }
     const BackupOptions& options() const noexcept { return options_; }
 
     // Schedules of every tier's backups, as a BackupScheduler of this
@@ -278,10 +260,10 @@ public:
 private:
     template <std::uint64_t Mask>
     BackupInfo capture(BackupType type) {
-        const EncryptionKey data = data_key(true);
+        const EncryptionKey data = repo_.data_key(true);
         Manifest m;
         m.info.type = type;
-        const auto ids = store_.ids();
+        const auto ids = repo_.store().ids();
         m.info.created_at = detail::checkpoint::not_before_newest(options_.clock(), ids);
         m.info.id = detail::checkpoint::make_time_id(m.info.created_at, sequence_.fetch_add(1) + 1, to_string(type));
         std::optional<Manifest> parent;
@@ -294,7 +276,7 @@ private:
         m.records.format_version = static_cast<std::uint32_t>(detail::checkpoint::format_version);
         m.records.writes_held = m.info.writes_held;
 
-        auto sink = store_.begin(m.info.id);
+        auto sink = repo_.store().begin(m.info.id);
         detail::backup::SealingWriter<decltype(sink)> sealed(sink, data, options_.compression_level);
         // The records are deflated before sealing; the sealer's own deflate
         // then backs off after a segment that does not shrink.
@@ -359,8 +341,8 @@ private:
         };
         detail::backup::SealingWriter<decltype(sink)> sealed_keys(sink, data, options_.compression_level);
         detail::backup::KeySectionWriter keys(sealed_keys);
-        std::optional<ParentKeys> before;
-        if (parent) before.emplace(*this, *parent, data);
+        std::optional<detail::backup::DeletedKeys<typename Repo::Source>> before;
+        if (parent) before.emplace(repo_.store().open(parent->info.id), *parent, data);
         for (const auto& t : m.records.tiers) {
             std::uint64_t count = 0;
             for_each_cut_key(t.index, [&](const std::string&) { ++count; });
@@ -392,7 +374,7 @@ private:
         if (it == all.rend())
             throw Error(ErrorKind::invalid, "backup", "create",
                         "an " + std::string(to_string(type)) + " backup builds on an earlier one: make a full backup first");
-        Manifest p = load(it->id, "create");
+        Manifest p = repo_.load(it->id, "create");
         std::uint64_t captured = 0;
         for (const auto& t : p.records.tiers) captured |= std::uint64_t{1} << t.index;
         if (captured != Mask)
@@ -402,185 +384,10 @@ private:
         return p;
     }
 
-    // The parent's key section, walked beside the new cut to count the
-    // keys gone since. Its records are passed over unread where the store
-    // can skip.
-    using Source = decltype(std::declval<S&>().open(std::declval<const std::string&>()));
-
-    // The key section of backup `m`, opened past its records, which a store
-    // that can skip does not fetch.
-    struct KeySection {
-        KeySection(BackupManager& self, const Manifest& m, const EncryptionKey& data)
-            : source(self.store_.open(m.info.id)),
-              opened((detail::skip_bytes(source, m.records_part.size), source), m.keys_part, data, m.info.id + "/keys") {}
-        Source source;
-        detail::backup::OpeningReader<Source> opened;
-    };
-
-    class ParentKeys {
-    public:
-        ParentKeys(BackupManager& self, const Manifest& parent, const EncryptionKey& data)
-            : parent_(parent), section_(self, parent, data), keys_(section_.opened, parent_.info.id) {}
-
-        void begin_tier() {
-            keys_.begin_tier();
-            have_ = keys_.next(key_);
-        }
-        // `key`, in order, is at the new cut.
-        void present(const std::string& key) {
-            while (have_ && key_ < key) gone();
-            if (have_ && key_ == key) have_ = keys_.next(key_);
-        }
-        std::uint64_t end_tier() {
-            while (have_) gone();
-            return std::exchange(deleted_, 0);
-        }
-        void finish() { keys_.finish(parent_.keys_hash); }
-
-    private:
-        void gone() {
-            ++deleted_;
-            have_ = keys_.next(key_);
-        }
-
-        const Manifest& parent_;
-        KeySection section_;
-        detail::backup::KeySectionReader<Source> keys_;
-        std::string key_;
-        bool have_ = false;
-        std::uint64_t deleted_ = 0;
-    };
-
-    // Reads a whole backup, authenticating it: on_record(tier position,
-    // key, record) for every record, then the key section is checked.
-    // Everything handed out is authentic, but the backup is whole only once
-    // this returns.
-    template <class OnRecord>
-    void read_backup(const Manifest& m, OnRecord&& on_record) {
-        const EncryptionKey data = data_key(false);
-        const std::string& id = m.info.id;
-        auto source = store_.open(id);
-        detail::backup::OpeningReader<decltype(source)> records(source, m.records_part, data, id + "/records");
-        CheckpointReader reader(records, m.records, "verify");
-        std::size_t position = 0;
-        reader.run([&](const CapturedTier& t) {
-                       position = static_cast<std::size_t>(&t - m.records.tiers.data());
-                   },
-                   [&](std::string key, Record r) { on_record(position, std::move(key), std::move(r)); },
-                   [](const CapturedTier&) {});
-        if (!records.at_end()) detail::backup::backup_error(ErrorKind::corrupt, "verify", id, "has bytes after its records");
-        detail::backup::OpeningReader<decltype(source)> opened(source, m.keys_part, data, id + "/keys");
-        detail::backup::KeySectionReader keys(opened, id);
-        std::string key;
-        for (std::size_t i = 0; i < m.records.tiers.size(); ++i) {
-            keys.begin_tier();
-            while (keys.next(key)) {
-            }
-        }
-        keys.finish(m.keys_hash);
-        expect_end(source, id);
-    }
-
-    template <class Source>
-    static void expect_end(Source& source, const std::string& id) {
-        char extra = 0;
-        if (source.read(&extra, 1) != 0)
-            detail::backup::backup_error(ErrorKind::corrupt, "verify", id, "has bytes after its last part");
-    }
-
-    // The chain read whole, every part authenticated, and the state at its
-    // last cut parked (keys in memory, records in a temporary file).
-    detail::backup::ParkedChain park(const std::vector<Manifest>& chain) {
-        const auto& last = chain.back();
-        KeySection section(*this, last, data_key(false));
-        detail::backup::ParkedChain parked(
-            detail::backup::read_key_section(section.opened, last.records.tiers.size(), last.keys_hash, last.info.id));
-        for (auto part = chain.rbegin(); part != chain.rend(); ++part) {
-            if (!same_tiers(part->records, last.records))
-                detail::backup::backup_error(ErrorKind::corrupt, "restore", part->info.id,
-                                             "captured other tiers than '" + last.info.id + "', which builds on it");
-            read_backup(*part, [&](std::size_t i, const std::string& key, const Record& r) { parked.offer(i, key, r); });
-        }
-        return parked;
-    }
-
-    static bool same_tiers(const CheckpointInfo& a, const CheckpointInfo& b) {
-        return std::equal(a.tiers.begin(), a.tiers.end(), b.tiers.begin(), b.tiers.end(),
-                          [](const CapturedTier& x, const CapturedTier& y) {
-                              return x.index == y.index && x.name == y.name && x.temperature == y.temperature;
-                          });
-    }
-
-    // The chain ending at `id`, base first, every manifest authenticated.
-    // A missing link is Error{not_found} naming it; nothing is read further.
-    std::vector<Manifest> resolve(const std::string& id, std::string_view op) {
-        std::vector<Manifest> chain{load(id, op)};
-        while (!chain.back().info.parent.empty()) {
-            const std::string& parent = chain.back().info.parent;
-            if (!(parent < chain.back().info.id))
-                detail::backup::backup_error(ErrorKind::corrupt, op, chain.back().info.id, "names a later backup as its parent");
-            if (!store_.summary(parent))
-                throw Error(ErrorKind::not_found, "backup", std::string(op),
-                            "backup '" + id + "' needs backup '" + parent + "', which is missing: the chain is broken");
-            chain.push_back(load(parent, op));
-        }
-        std::reverse(chain.begin(), chain.end());
-        return chain;
-    }
-
-    // The manifest of `id`, authenticated under the repository's key.
-    Manifest load(const std::string& id, std::string_view op) {
-        validate_checkpoint_id(id);
-        auto raw = store_.summary(id);
-        if (!raw) throw Error(ErrorKind::not_found, "backup", std::string(op), "no backup '" + id + "'");
-        Manifest m = detail::backup::read_manifest(*raw, id, op);
-        detail::backup::authenticate_manifest(*raw, data_key(false), id);
-        return m;
-    }
-
-    std::optional<Manifest> try_manifest(const std::string& id) {
-        auto raw = store_.summary(id);
-        if (!raw) return std::nullopt;  // removed since it was listed
-        try {
-            return detail::backup::read_manifest(*raw, id, "list");
-        } catch (const Error& e) {
-            if (e.kind() != ErrorKind::corrupt) throw;
-            return std::nullopt;
-        }
-    }
-
-    // The repository's data key, from the store's key ring, made on the
-    // first backup into an empty store. A key not in the ring is rejected.
-    EncryptionKey data_key(bool create) {
-        std::lock_guard lock(key_mutex_);
-        if (data_key_) return *data_key_;
-        auto ring = store_.key_ring();
-        if (!ring) {
-            if (!create)
-                throw Error(ErrorKind::not_found, "backup", "open",
-                            "store '" + std::string(store_.name()) + "' holds no key ring: no backup was made there");
-            const KeyRing made = KeyRing::create(options_.key);
-            store_.store_key_ring(made.serialize());
-            ring = store_.key_ring();
-            if (!ring) throw Error(ErrorKind::unavailable, "backup", "create", "the key ring just stored reads back as absent");
-        }
-        try {
-            data_key_ = KeyRing::parse(*ring).unwrap(options_.key);
-        } catch (const Error& e) {
-            if (e.kind() != ErrorKind::rejected) throw;
-            throw Error(ErrorKind::rejected, "backup", "open",
-                        "wrong key: the key given is not a user key of the repository in store '" +
-                            std::string(store_.name()) + "'");
-        }
-        return *data_key_;
-    }
-
     M& mgr_;
-    S store_;
+    Repo repo_;
     BackupOptions options_;
     std::atomic<std::uint64_t> sequence_{0};
-    std::mutex key_mutex_;
-    std::optional<EncryptionKey> data_key_;
     std::mutex stats_mutex_;
     BackupStats counters_;
     // Last, so its thread stops before anything it uses goes.

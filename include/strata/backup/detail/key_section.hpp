@@ -3,10 +3,12 @@
 #include <cstdint>  // uint64_t
 #include <string>
 #include <string_view>
+#include <utility>  // exchange, move
 #include <vector>
 
 #include "strata/backup/detail/manifest.hpp"      // backup_error
 #include "strata/backup/detail/sealed_parts.hpp"  // OpeningReader, read_piece
+#include "strata/checkpoint/checkpoint_store.hpp"  // skip_bytes
 #include "strata/checkpoint/detail/format.hpp"    // put_u64, put_bytes, get_u64
 #include "strata/core/digest.hpp"
 #include "strata/core/key.hpp"  // max_key_size
@@ -107,5 +109,58 @@ std::vector<std::vector<std::string>> read_key_section(OpeningReader<Source>& in
     reader.finish(expected);
     return out;
 }
+
+
+// The key section of backup `m`, opened past its records, which a source
+// that can skip does not fetch.
+template <class Source>
+struct KeySection {
+    KeySection(Source from, const Manifest& m, const EncryptionKey& data)
+        : source(std::move(from)),
+          opened((detail::skip_bytes(source, m.records_part.size), source), m.keys_part, data, m.info.id + "/keys") {}
+    KeySection(const KeySection&) = delete;  // `opened` reads from `source`
+    KeySection& operator=(const KeySection&) = delete;
+
+    Source source;
+    OpeningReader<Source> opened;
+};
+
+// A parent's key section walked beside a new cut, tier by tier and key by
+// key in order, counting the keys gone since.
+template <class Source>
+class DeletedKeys {
+public:
+    DeletedKeys(Source source, const Manifest& parent, const EncryptionKey& data)
+        : parent_(parent), section_(std::move(source), parent, data), keys_(section_.opened, parent_.info.id) {}
+
+    void begin_tier() {
+        keys_.begin_tier();
+        have_ = keys_.next(key_);
+    }
+    // `key`, in order, is at the new cut.
+    void present(const std::string& key) {
+        while (have_ && key_ < key) gone();
+        if (have_ && key_ == key) have_ = keys_.next(key_);
+    }
+    // The tier's keys gone.
+    std::uint64_t end_tier() {
+        while (have_) gone();
+        return std::exchange(deleted_, 0);
+    }
+    void finish() { keys_.finish(parent_.keys_hash); }
+
+private:
+    void gone() {
+        ++deleted_;
+        have_ = keys_.next(key_);
+    }
+
+    const Manifest& parent_;
+    KeySection<Source> section_;
+    KeySectionReader<Source> keys_;
+    std::string key_;
+    bool have_ = false;
+    std::uint64_t deleted_ = 0;
+};
 
 }  // namespace strata::detail::backup
