@@ -44,6 +44,8 @@
 #include "strata/checkpoint/retention.hpp"
 #include "strata/checkpoint/tier_store.hpp"
 
+#include "strata/recovery/recovery_orchestrator.hpp"
+
 #include "strata/manager/health.hpp"
 #include "strata/manager/options.hpp"
 #include "strata/manager/state_manager.hpp"

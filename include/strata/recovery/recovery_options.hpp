@@ -1,0 +1,66 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>  // size_t
+#include <filesystem>
+#include <functional>
+#include <stdexcept>  // invalid_argument
+#include <string>
+
+#include "strata/core/record.hpp"  // Clock
+#include "strata/recovery/incident.hpp"
+
+namespace strata {
+
+struct RecoveryOptions {
+    std::chrono::milliseconds probe_interval{std::chrono::seconds{10}};  // between rounds started by start()
+    // How long a round waits for a tier's probe; the orchestrator enforces
+    // it, whatever the tier's own timeouts.
+    std::chrono::milliseconds probe_deadline{std::chrono::seconds{2}};
+    unsigned failure_threshold = 3;  // failed rounds in a row before a tier is down
+    std::chrono::milliseconds rto_target{std::chrono::minutes{5}};
+    std::chrono::milliseconds rpo_target{std::chrono::minutes{1}};
+
+    unsigned max_attempts = 3;  // per incident, each handler run counting as one
+    std::chrono::milliseconds backoff{std::chrono::milliseconds{200}};  // before the 2nd attempt, doubled after each
+    std::chrono::milliseconds max_backoff{std::chrono::seconds{10}};
+    std::chrono::milliseconds handler_timeout{std::chrono::seconds{60}};  // one attempt; then it is abandoned
+
+    std::size_t history = 100;  // finished incidents kept in stats()
+
+    // Where escalation checklists go (<id>.md, created if missing); empty:
+    // none is written, the callback still runs.
+    std::filesystem::path escalation_dir{};
+    // Called after the checklist is written, on the orchestrator's thread;
+    // `checklist` is empty when none was written. Exceptions are recorded
+    // in Incident::escalation_error.
+    std::function<void(const Incident&, const std::filesystem::path& checklist)> on_escalation{};
+
+    // Detection, attempt and recovery times (so RTOs), and the RTO target of
+    // a tier still down, read this clock; deadlines, timeouts and backoff
+    // are real time.
+    std::function<Clock::time_point()> clock = [] { return Clock::now(); };
+};
+
+namespace detail::recovery {
+
+inline void validate(const RecoveryOptions& o) {
+    auto positive = [](std::chrono::milliseconds d, const char* name) {
+        if (d <= std::chrono::milliseconds::zero())
+            throw std::invalid_argument(std::string("strata: RecoveryOptions::") + name + " must be > 0");
+    };
+    positive(o.probe_interval, "probe_interval");
+    positive(o.probe_deadline, "probe_deadline");
+    positive(o.rto_target, "rto_target");
+    positive(o.handler_timeout, "handler_timeout");
+    if (o.rpo_target < std::chrono::milliseconds::zero())
+        throw std::invalid_argument("strata: RecoveryOptions::rpo_target must be >= 0");
+    if (o.backoff < std::chrono::milliseconds::zero() || o.max_backoff < o.backoff)
+        throw std::invalid_argument("strata: RecoveryOptions: need 0 <= backoff <= max_backoff");
+    if (o.failure_threshold == 0) throw std::invalid_argument("strata: RecoveryOptions::failure_threshold must be > 0");
+    if (o.max_attempts == 0) throw std::invalid_argument("strata: RecoveryOptions::max_attempts must be > 0");
+    if (!o.clock) throw std::invalid_argument("strata: RecoveryOptions::clock is empty");
+}
+
+}  // namespace detail::recovery
+}  // namespace strata
