@@ -776,3 +776,31 @@ TEST_F(BackupTest, MirroredStoreSharesOneKeyRing) {
         EXPECT_EQ(e.kind(), ErrorKind::conflict) << e.what();
     }
 }
+
+// strata's own records in the tiers (a recovery probe caught mid-flight) are
+// never listed, captured, or erased by a restore.
+TEST_F(BackupTest, ReservedKeysAreNeitherListedCapturedNorRestored) {
+    fill(10, "v");
+    const std::string probe = std::string(strata::reserved_key_prefix) + "probe__/1-1/7";
+    const auto probe_record = strata::make_record("probe", 1);
+    mgr.tier<0>().store(probe, probe_record);
+    mgr.tier<1>().store(probe, probe_record);
+    for (const auto& k : mgr.keys("*")) EXPECT_FALSE(strata::is_reserved_key(k)) << k;
+
+    strata::Checkpointer ckpt{mgr, strata::DirectoryCheckpointStore{dir.path / "ckpt"}};
+    const auto c = ckpt.create(strata::CheckpointType::manual);
+    const auto full = backups.create(BackupType::full);
+    now += 1s;
+    mgr.set("k1", "changed");
+    const auto inc = backups.create(BackupType::incremental);
+    EXPECT_EQ(c.key_count, 15u);  // 5 keys in both tiers, 5 in the warm one
+    EXPECT_EQ(full.key_count, 15u);
+    EXPECT_EQ(inc.key_count, 16u);
+
+    ckpt.rollback(c.id);
+    backups.restore(full.id);
+    for (auto r : {mgr.tier<0>().fetch(probe), mgr.tier<1>().fetch(probe)}) {
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->value, "probe");
+    }
+}

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "strata/core/error.hpp"
+#include "strata/core/key.hpp"  // is_reserved_key
 #include "strata/core/record.hpp"
 
 // Optional tier members, beyond what strata::Tier requires. Each is a named
@@ -95,11 +96,12 @@ std::vector<std::optional<Record>> peek_or_fetch(T& tier, std::span<const std::s
     return got;
 }
 
-// Every key of a tier, sorted bytewise, without duplicates: Tier::keys
-// promises neither (Redis SCAN may report a key twice).
+// Every key of a tier but strata's reserved ones, sorted bytewise, without
+// duplicates: Tier::keys promises neither (Redis SCAN may report a key twice).
 template <class T>
 std::vector<std::string> all_keys_sorted(T& tier) {
     auto keys = tier.keys("*");
+    std::erase_if(keys, [](const std::string& k) { return is_reserved_key(k); });
     std::sort(keys.begin(), keys.end());
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
     return keys;
@@ -108,14 +110,16 @@ std::vector<std::string> all_keys_sorted(T& tier) {
 // Keys read per batch by the changed_since fallback, bounding its memory.
 inline constexpr std::size_t changed_scan_batch = 1000;
 
-// changed_since when the tier has it; else a full scan: every key, read in
+// changed_since when the tier has it (reserved keys left out); else a full scan: every key, read in
 // batches with peek_or_fetch, kept when its version is newer or unreadable.
 // Keys that vanish or expire during the scan are left out, as the tier's own
 // changed_since would leave them out a moment later.
 template <class T>
 std::vector<std::string> changed_since_or_scan(T& tier, std::uint64_t version) {
     if constexpr (HasChangedSince<T>) {
-        return tier.changed_since(version);
+        auto keys = tier.changed_since(version);
+        std::erase_if(keys, [](const std::string& k) { return is_reserved_key(k); });
+        return keys;
     } else {
         const auto keys = all_keys_sorted(tier);
         std::vector<std::string> out;

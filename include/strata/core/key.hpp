@@ -20,4 +20,12 @@ inline void validate_key(std::string_view key) {
         throw std::invalid_argument("strata: key contains a NUL byte");
 }
 
+// Keys strata keeps for itself in the tiers (recovery's probe records, for
+// one) start with this. keys(), checkpoints, backups and rollbacks leave
+// them out, so a probe caught mid-flight is never listed, captured or
+// restored; an application's own keys should not use it.
+inline constexpr std::string_view reserved_key_prefix = "__strata_";
+
+inline bool is_reserved_key(std::string_view key) noexcept { return key.starts_with(reserved_key_prefix); }
+
 }  // namespace strata

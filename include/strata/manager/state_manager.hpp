@@ -112,8 +112,8 @@ public:
             std::optional<Error> failed;
             tiers_.attempt(i, failed, [&] {
                 auto ks = tier.keys(pattern);
-                for (auto& k : ks)
-                    if (!tiers_.is_stale(i, k)) all.push_back(std::move(k));  // erased here, but the erase failed
+                for (auto& k : ks)  // a stale key was erased here, but the erase failed
+                    if (!tiers_.is_stale(i, k) && !is_reserved_key(k)) all.push_back(std::move(k));
             });
             if (failed && bundle::answers_for_absence(i) && !unsure) unsure = std::move(failed);
         });
