@@ -9,18 +9,13 @@
 // a DirectoryCheckpointStore in a temporary directory, with fsync on (the
 // default) and off.
 #include <benchmark/benchmark.h>
-#include <stdlib.h>  // mkdtemp
 
-#include <time.h>  // clock_gettime
-
-#include <algorithm>  // min
-#include <chrono>
-#include <filesystem>
 #include <random>
 #include <string>
-#include <utility>
 #include <vector>
 
+#include "bench_common.hpp"
+#include "common/temp_dir.hpp"
 #include "strata/cache/no_cache.hpp"
 #include "strata/checkpoint/checkpointer.hpp"
 #include "strata/checkpoint/directory_store.hpp"
@@ -32,69 +27,26 @@
 
 namespace {
 
-namespace fs = std::filesystem;
+using strata::bench::Times;
+using strata::bench::timed;
+using Dir = strata::testing::TempDir;
 using Manager = strata::StateManager<strata::NoCache, strata::NeverPromote, strata::MemoryTier>;
 
 constexpr int key_count = 100'000;
 constexpr std::size_t value_size = 512;
 
-std::vector<std::pair<std::string, std::string>>& data() {
-    static auto kv = [] {
-        static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const strata::bench::Pairs& data() {
+    static const auto kv = [] {
         std::mt19937_64 rng(7);
-        std::vector<std::pair<std::string, std::string>> out;
-        out.reserve(key_count);
-        for (int i = 0; i < key_count; ++i) {
-            std::string v(value_size, '\0');
-            for (auto& c : v) c = alphabet[rng() % 64];
-            out.emplace_back("state:" + std::to_string(i), std::move(v));
-        }
-        return out;
+        return strata::bench::state_pairs(rng, 0, key_count, value_size);
     }();
     return kv;
 }
 
-// Keys + values: the bytes a capture reads and the raw baseline processes.
 std::uint64_t payload_bytes() {
-    std::uint64_t n = 0;
-    for (const auto& [k, v] : data()) n += k.size() + v.size();
+    static const std::uint64_t n = strata::bench::payload_bytes(data());
     return n;
 }
-
-// Wall and CPU time of the calling thread (all the work runs on it): on a
-// shared, loaded machine the CPU figures are the steadier ones.
-struct Times {
-    double wall = 0, cpu = 0;
-    Times& operator+=(const Times& o) {
-        wall += o.wall;
-        cpu += o.cpu;
-        return *this;
-    }
-};
-
-double thread_cpu_now() {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-template <class F>
-Times timed(F&& f) {
-    const auto w0 = std::chrono::steady_clock::now();
-    const double c0 = thread_cpu_now();
-    f();
-    return {std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count(), thread_cpu_now() - c0};
-}
-
-struct Dir {
-    fs::path path;
-    Dir() {
-        std::string pattern = (fs::temp_directory_path() / "strata-bench-ckpt-XXXXXX").string();
-        if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-        path = pattern;
-    }
-    ~Dir() { fs::remove_all(path); }
-};
 
 // zlib (streaming, level 1) then SHA-256 over every key and value.
 Times raw_run() {
@@ -115,27 +67,12 @@ Times raw_run() {
 
 // The baseline for vs_raw: the best of three runs (wall and CPU), measured once.
 const Times& raw_best() {
-    static const Times best = [] {
-        Times b{1e9, 1e9};
-        for (int i = 0; i < 3; ++i) {
-            const Times t = raw_run();
-            b.wall = std::min(b.wall, t.wall);
-            b.cpu = std::min(b.cpu, t.cpu);
-        }
-        return b;
-    }();
+    static const Times best = strata::bench::best_of(3, raw_run);
     return best;
 }
 
 void report(benchmark::State& state, const Times& total) {
-    const double mb = static_cast<double>(payload_bytes()) * static_cast<double>(state.iterations()) / 1e6;
-    const double raw_mb = static_cast<double>(payload_bytes()) / 1e6;
-    state.counters["MB_per_s"] = mb / total.wall;
-    state.counters["MB_per_cpu_s"] = mb / total.cpu;
-    state.counters["raw_MB_per_s"] = raw_mb / raw_best().wall;
-    state.counters["raw_MB_per_cpu_s"] = raw_mb / raw_best().cpu;
-    state.counters["vs_raw"] = (mb / total.wall) / (raw_mb / raw_best().wall);
-    state.counters["vs_raw_cpu"] = (mb / total.cpu) / (raw_mb / raw_best().cpu);
+    strata::bench::report_vs_raw(state, payload_bytes(), total, raw_best());
 }
 
 void BM_RawZlibPlusSha256(benchmark::State& state) {

@@ -10,20 +10,19 @@
 #include <benchmark/benchmark.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <memory>
 #include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "bench_common.hpp"
 #include "integration/postgres/pg_env.hpp"
+#include "postgres_server.hpp"
 
 namespace {
 
-using Steady = std::chrono::steady_clock;
+using strata::bench::side_by_side;
 
-std::unique_ptr<strata::pgtest::PrivateCluster> cluster;
 std::string conninfo;
 
 constexpr std::size_t value_size = 200;
@@ -139,36 +138,6 @@ std::vector<strata::Entry> entries(std::size_t n, std::uint64_t version) {
     return out;
 }
 
-template <class Lib, class RawOp>
-void side_by_side(benchmark::State& state, Lib&& lib, RawOp&& raw) {
-    double lib_s = 0, raw_s = 0;
-    bool lib_first = true;
-    for (auto _ : state) {
-        auto time = [](auto& op) {
-            const auto t0 = Steady::now();
-            op();
-            return std::chrono::duration<double>(Steady::now() - t0).count();
-        };
-        double l, r;
-        if (lib_first) {
-            l = time(lib);
-            r = time(raw);
-        } else {
-            r = time(raw);
-            l = time(lib);
-        }
-        lib_first = !lib_first;
-        lib_s += l;
-        raw_s += r;
-        state.SetIterationTime(l);
-    }
-    const auto n = static_cast<double>(state.iterations());
-    state.counters["lib_ms"] = 1e3 * lib_s / n;
-    state.counters["raw_ms"] = 1e3 * raw_s / n;
-    state.counters["ratio"] = lib_s / raw_s;
-    state.SetItemsProcessed(state.iterations() * state.range(0));
-}
-
 void BM_StoreMany(benchmark::State& state) {
     const auto n = static_cast<std::size_t>(state.range(0));
     auto o = strata::pgtest::options(conninfo);
@@ -187,6 +156,7 @@ void BM_StoreMany(benchmark::State& state) {
             tier.store_many(batch);
         },
         [&] { raw.store_many(batch); });
+    state.SetItemsProcessed(state.iterations() * state.range(0));
     strata::pgtest::drop_table(o);
     raw.drop();
 }
@@ -214,6 +184,7 @@ void BM_FetchMany(benchmark::State& state) {
             if (!got.back()) state.SkipWithError("raw lost a row");
             benchmark::DoNotOptimize(got);
         });
+    state.SetItemsProcessed(state.iterations() * state.range(0));
     strata::pgtest::drop_table(o);
     raw.drop();
 }
@@ -225,13 +196,8 @@ BENCHMARK(BM_FetchMany)->Arg(1000)->Arg(10000)->UseManualTime()->Unit(benchmark:
 
 int main(int argc, char** argv) {
     benchmark::Initialize(&argc, argv);
-    if (const char* c = std::getenv("STRATA_PG_CONNINFO"); c && *c) {
-        conninfo = c;
-    } else {
-        cluster = std::make_unique<strata::pgtest::PrivateCluster>();
-        conninfo = cluster->conninfo();
-    }
+    const strata::bench::PostgresServer server;
+    conninfo = server.conninfo();
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
-    cluster.reset();
 }
