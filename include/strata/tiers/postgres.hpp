@@ -256,9 +256,7 @@ private:
             else
                 s.conninfo += " connect_timeout=" + seconds;
         }
-        s.session_setup = "SET statement_timeout = " + std::to_string(o.statement_timeout.count()) +
-                          "; SET bytea_output = 'hex'; SET client_encoding = 'UTF8';"
-                          " SET standard_conforming_strings = on";
+        s.session_setup = detail::postgres::session_setup(o.statement_timeout);
         s.size = o.pool_size;
         s.call_deadline = o.statement_timeout + o.client_grace;
         // Waiting for a busy pool is bounded by how long its holders can take.

@@ -125,6 +125,18 @@ struct Connection {
     }
 };
 
+// Run once on every new connection. plan_cache_mode (PostgreSQL 12+; older
+// servers skip it): a prepared `key = ANY($1)` would otherwise switch, after
+// five runs, to a generic plan costed on the table as it was then; planned
+// on an emptied table it scans the whole table for every batch once the
+// table refills (a restore into a truncated table ran 9x slower).
+inline std::string session_setup(std::chrono::milliseconds statement_timeout) {
+    return "SET statement_timeout = " + std::to_string(statement_timeout.count()) +
+           "; SET bytea_output = 'hex'; SET client_encoding = 'UTF8'; SET standard_conforming_strings = on;"
+           " SELECT set_config('plan_cache_mode', 'force_custom_plan', false)"
+           " WHERE current_setting('server_version_num')::int >= 120000";
+}
+
 struct PoolSettings {
     std::string tier_name;
     std::string conninfo;       // with connect_timeout added
