@@ -1,7 +1,8 @@
 // RecoveryOrchestrator over the real MemoryTier (hot) and FileTier (warm),
 // with failures switched on through Switchable: probes (threshold, return,
-// a tier that never answers, stop() while a probe is stuck, no probe record
-// left behind), incidents and their RTO/RPO on a test clock, handlers
+// a tier that never answers, stop() while a probe is stuck, stop() from
+// on_escalation on the probe and handler threads, no probe record left
+// behind), incidents and their RTO/RPO on a test clock, handlers
 // (retried, always failing, never returning, missing), escalation
 // checklists and callbacks, target misses and the bounded history.
 #include <gmock/gmock.h>
@@ -12,6 +13,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <iostream>
 #include <memory>
@@ -19,6 +21,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <strata/strata.hpp>
@@ -333,6 +336,128 @@ TEST(RecoveryProbes, ARunningLoopDetectsAndRecoversOnItsOwn) {
     rec.stop();
 }
 
+// on_escalation stopping the loop it runs on (a tier past its RTO target is
+// escalated on the probe thread) while a stop() on another thread waits for
+// that thread. Without the guard in stop() this deadlocks: the other stop()
+// holds the control mutex while it joins the probe thread, which waits for
+// that mutex. What both threads touch is on the heap, so if they deadlock
+// the test leaves it behind and fails instead of hanging.
+TEST(RecoveryProbes, OnEscalationStoppingTheLoopWhileAnotherStopWaitsDoesNotDeadlock) {
+    struct Shared {
+        Stack stack;
+        std::shared_ptr<TestClock> clock = std::make_shared<TestClock>();
+        std::promise<void> in_callback, go_on, callback_done, other_stop_done;
+        std::string thrown;  // by stop() in the callback
+        std::unique_ptr<Orchestrator> rec;
+    };
+    auto shared = std::make_unique<Shared>();
+    Shared* f = shared.get();
+    auto o = quick(f->clock);
+    o.failure_threshold = 1;
+    o.rto_target = 1min;
+    o.on_escalation = [f, go_on = f->go_on.get_future().share()](const strata::Incident&,
+                                                                   const std::filesystem::path&) {
+        f->in_callback.set_value();
+        go_on.wait_for(10s);
+        try {
+            f->rec->stop();
+        } catch (const std::exception& e) {
+            f->thrown = e.what();
+        }
+        f->callback_done.set_value();
+    };
+    f->rec = std::make_unique<Orchestrator>(f->stack.mgr, o);
+    f->stack.warm->down = true;
+    f->rec->start();
+    ASSERT_TRUE(eventually([&] { return f->rec->stats().incidents == 1; }, 10s));
+    f->clock->advance(2min);  // the next round escalates
+
+    const bool entered = f->in_callback.get_future().wait_for(10s) == std::future_status::ready;
+    std::thread other_stop;
+    if (entered) {
+        other_stop = std::thread([f] {
+            f->rec->stop();
+            f->other_stop_done.set_value();
+        });
+        // Lets that stop() take the control mutex and start joining first,
+        // the order that deadlocked (in the other order the callback's stop()
+        // joined its own thread, which throws): either order fails without
+        // the guard, and passes with it.
+        std::this_thread::sleep_for(50ms);
+    }
+    f->go_on.set_value();
+    const auto ready_in_10s = [](std::promise<void>& p) {
+        return p.get_future().wait_for(10s) == std::future_status::ready;
+    };
+    const bool callback_returned = entered && ready_in_10s(f->callback_done);
+    const bool other_returned = entered && ready_in_10s(f->other_stop_done);
+    if (!callback_returned || !other_returned) {
+        if (other_stop.joinable()) other_stop.detach();
+        [[maybe_unused]] Shared* left_behind = shared.release();  // deadlocked threads still use it
+        FAIL() << "on_escalation was " << (entered ? "" : "never ") << "called; its stop() "
+               << (callback_returned ? "returned" : "did not return") << "; stop() on another thread "
+               << (other_returned ? "returned" : "did not return") << " within 10 s";
+    }
+    other_stop.join();
+    EXPECT_EQ(f->thrown, "");
+    const auto st = f->rec->stats();
+    ASSERT_EQ(st.open.size(), 1u);  // the tier is still down
+    EXPECT_EQ(st.open[0].outcome, IncidentOutcome::escalated);
+    EXPECT_EQ(st.open[0].escalation_error, "");
+}
+
+namespace {
+
+// An on_escalation that stops the orchestrator from whichever thread calls
+// it, and keeps what stop() threw ("" for nothing).
+struct StopOnEscalation {
+    Orchestrator* rec = nullptr;  // set before anything can escalate
+    std::promise<std::string> thrown;
+
+    std::function<void(const strata::Incident&, const std::filesystem::path&)> callback() {
+        return [this](const strata::Incident&, const std::filesystem::path&) {
+            try {
+                rec->stop();
+                thrown.set_value("");
+            } catch (const std::exception& e) {
+                thrown.set_value(e.what());
+            }
+        };
+    }
+};
+
+}  // namespace
+
+// The same from the probe thread with nobody else stopping: stop() tells the
+// loop to end and returns (joining its own thread would throw), and start()
+// from another thread joins the ended loop and starts a new one.
+TEST(RecoveryProbes, OnEscalationMayStopTheLoopItRunsOn) {
+    Stack s;
+    auto clock = std::make_shared<TestClock>();
+    auto o = quick(clock);
+    o.failure_threshold = 1;
+    o.rto_target = 1min;
+    StopOnEscalation stopper;
+    o.on_escalation = stopper.callback();
+    Orchestrator rec{s.mgr, o};
+    stopper.rec = &rec;
+    s.warm->down = true;
+    rec.start();
+    ASSERT_TRUE(eventually([&] { return rec.stats().incidents == 1; }, 10s));
+    clock->advance(2min);  // the next round escalates
+    auto thrown = stopper.thrown.get_future();
+    ASSERT_EQ(thrown.wait_for(10s), std::future_status::ready);
+    EXPECT_EQ(thrown.get(), "");
+    EXPECT_EQ(rec.stats().open.at(0).escalation_error, "");
+
+    // Told to stop, the loop ran no further round: start() is accepted again.
+    const auto rounds = rec.stats().rounds;
+    EXPECT_NO_THROW(rec.start());
+    EXPECT_TRUE(eventually([&] { return rec.stats().rounds > rounds; }, 10s));
+    rec.stop();
+    EXPECT_EQ(rec.stats().escalated, 1u);
+}
+
 // ---- handlers, incidents, escalation ---------------------------------------
 
 TEST(RecoveryHandlers, AHandlerThatThrowsIsRetriedUntilItSucceeds) {
@@ -603,6 +728,27 @@ TEST(RecoveryHandlers, HistoryKeepsTheNewestIncidents) {
     EXPECT_EQ(st.history[0].id, ids[1]);
     EXPECT_EQ(st.history[1].id, ids[2]);
     EXPECT_LT(ids[0], ids[1]);  // ids sort by detection
+}
+
+// on_escalation for a reported failure runs on the handler thread; stopping
+// the probe loop from there joins it as from any other thread.
+TEST(RecoveryHandlers, OnEscalationOnTheHandlerThreadMayStopTheLoop) {
+    Stack s;
+    auto o = quick(std::make_shared<TestClock>());
+    StopOnEscalation stopper;
+    o.on_escalation = stopper.callback();
+    Orchestrator rec{s.mgr, o};
+    stopper.rec = &rec;
+    rec.start();
+    ASSERT_TRUE(eventually([&] { return rec.stats().rounds >= 1; }, 10s));
+    const auto inc = ready(rec.report({.type = FailureType::custom, .name = "nobody_handles_this"}));
+    EXPECT_EQ(inc.outcome, IncidentOutcome::escalated);
+    EXPECT_EQ(inc.escalation_error, "");
+    auto thrown = stopper.thrown.get_future();
+    ASSERT_EQ(thrown.wait_for(10s), std::future_status::ready);
+    EXPECT_EQ(thrown.get(), "");
+    EXPECT_NO_THROW(rec.start());  // the loop was stopped and joined
+    rec.stop();
 }
 
 TEST(RecoveryHandlers, BadArgumentsFailFast) {

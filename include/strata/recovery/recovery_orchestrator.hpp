@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <concepts>  // convertible_to
 #include <cstddef>   // size_t
@@ -93,7 +94,8 @@ constexpr bool check_recovery_target() {
 // is stuck in a tier. The destructor stops, abandons handler attempts still
 // running, and waits for probes still inside a tier to return, because the
 // tiers belong to the manager, which must outlive the orchestrator: it
-// relies on the tiers' own timeouts there, and only there.
+// relies on the tiers' own timeouts there, and only there. on_escalation
+// and handlers may call stop(), even on the probe thread itself.
 //
 // The parts live in detail/: ProbeRounds (per-tier workers, the round and
 // its deadline), IncidentLedger (tier states, incidents, targets, stats,
@@ -155,10 +157,15 @@ public:
     HealthReport check() { return apply(*probes_.run(false)); }
 
     // Runs a round every probe_interval on a thread; std::logic_error when
-    // already running.
+    // already running. A loop that stop() was told to end from its own
+    // thread is joined here first.
     void start() {
         std::lock_guard control(control_mutex_);
-        if (loop_.joinable()) throw std::logic_error("strata: RecoveryOrchestrator::start: already running");
+        if (loop_.joinable()) {
+            if (on_loop_thread() || !probes_.loop_stopping())
+                throw std::logic_error("strata: RecoveryOrchestrator::start: already running");
+            join_loop();
+        }
         probes_.allow_loop();
         loop_ = std::thread([this] { probe_loop(); });
     }
@@ -166,10 +173,18 @@ public:
     // Ends the probe thread; returns within one probe deadline (a round cut
     // short is discarded, never counted as failures). Handlers queued or
     // running go on. Safe to call when not running.
+    //
+    // Called on the probe thread itself (on_escalation for a tier past its
+    // RTO target runs there), it tells the loop to stop and returns at once:
+    // the loop ends when the callback returns, and the next start() or
+    // stop() on another thread, or the destructor, joins it. Joining there
+    // would wait for itself, and taking control_mutex_ would wait for a
+    // stop() on another thread that is waiting for this one.
     void stop() {
+        if (on_loop_thread()) return probes_.stop_loop();
         std::lock_guard control(control_mutex_);
         probes_.stop_loop();
-        if (loop_.joinable()) loop_.join();
+        if (loop_.joinable()) join_loop();
     }
 
     // The last round's report, without probing (round 0: none ran yet).
@@ -181,6 +196,7 @@ public:
 
 private:
     void probe_loop() {
+        loop_thread_ = std::this_thread::get_id();
         for (;;) {
             const auto next = std::chrono::steady_clock::now() + options_.probe_interval;
             auto round = probes_.run(true);
@@ -206,6 +222,15 @@ private:
         return std::move(effects.report);
     }
 
+    bool on_loop_thread() const { return loop_thread_.load() == std::this_thread::get_id(); }
+
+    // Holds control_mutex_. The id is cleared once the thread is gone,
+    // since a later thread may be given the same one.
+    void join_loop() {
+        loop_.join();
+        loop_thread_ = std::thread::id{};
+    }
+
     M& mgr_;
     const RecoveryOptions options_;
     detail::recovery::IncidentLedger ledger_;  // before the threads that use it, so it ends after them
@@ -214,6 +239,9 @@ private:
 
     std::mutex control_mutex_;  // start and stop
     std::thread loop_;
+    // Set by the loop thread itself as it starts, so stop() knows its own
+    // thread from its first round on.
+    std::atomic<std::thread::id> loop_thread_{};
 };
 
 template <class M>
