@@ -132,7 +132,7 @@ public:
         validate_key(key);
         const auto now = Clock::now();
         std::vector<Entry> entries;
-        entries.push_back({std::string(key), make_record(std::string(value), versions_.next(), expiry(opts, now), now)});
+        entries.push_back({std::string(key), make_record(std::string(value), 0, expiry(opts, now), now)});
         write(entries, index_of<W>());
     }
 
@@ -150,7 +150,7 @@ public:
         std::vector<Entry> entries;
         std::unordered_map<std::string, std::size_t, detail::StringHash, std::equal_to<>> position;
         for (const auto& [key, value] : pairs) {
-            auto record = make_record(std::string(value), versions_.next(), expires, now);
+            auto record = make_record(std::string(value), 0, expires, now);
             if (auto it = position.find(std::string_view(key)); it != position.end()) {
                 entries[it->second].record = std::move(record);
             } else {
@@ -433,9 +433,14 @@ private:
         return found;
     }
 
-    void write(std::span<const Entry> entries, std::size_t target) {
+    // Versions are handed out here, inside the write gate and the keys'
+    // stripes, not when the records are made: a tool that reads the version
+    // cut under pause_writes() then knows that every write at or below it
+    // has landed, and every later one is above it.
+    void write(std::vector<Entry>& entries, std::size_t target) {
         std::shared_lock gate(write_gate_);
         typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(entries));
+        for (auto& e : entries) e.record.version = versions_.next();
         const detail::Journaled noted(journals_, entries);
         const detail::WriteMarks::Writing writing(marks_, entries);
         write_locked(entries, target);

@@ -60,8 +60,15 @@ public:
     // written tier by tier. A key present throughout the capture is in it,
     // at its version at some instant of the capture.
     void while_writing() {
-        auto journal = mgr_.journal_writes();
-        info_.version_cut = mgr_.current_version();
+        // The journal opens and the cut is read between writes: every write
+        // at or below the cut has landed before the tiers are listed, and
+        // every later one is journaled.
+        decltype(mgr_.journal_writes()) journal;
+        {
+            auto pause = mgr_.pause_writes();
+            journal = mgr_.journal_writes();
+            info_.version_cut = mgr_.current_version();
+        }
         std::vector<std::string> keys;
         auto tiers = mgr_.tiers();
         tiers.for_each([&](auto& tier, auto index) {
