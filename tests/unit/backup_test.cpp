@@ -363,6 +363,22 @@ TEST_F(BackupTest, EveryDamagedByteClassIsRefusedAndChangesNothing) {
     EXPECT_EQ(mgr.get("k1"), "a-changed");
 }
 
+// One file cut short (a partial copy, a disk error) is passed over by
+// list(), so the next backup, stats and retention go on.
+TEST_F(BackupTest, ATruncatedFileDoesNotStopTheOthersListing) {
+    fill(20, "v");
+    const auto a = backups.create(BackupType::full);
+    now += 1s;
+    const auto b = backups.create(BackupType::full);
+    fs::resize_file(file_of(b.id), fs::file_size(file_of(b.id)) - 10);
+    const auto listed = backups.list();
+    ASSERT_EQ(listed.size(), 1u);
+    EXPECT_EQ(listed[0].id, a.id);
+    now += 1s;
+    EXPECT_EQ(backups.create(BackupType::incremental).parent, a.id);
+    EXPECT_EQ(backups.stats().backups, 2u);
+}
+
 TEST_F(BackupTest, TruncatedAndSwappedFilesAreRefused) {
     fill(50, "v");
     const auto a = backups.create(BackupType::full);

@@ -194,10 +194,12 @@ private:
                           });
     }
 
+    // nullopt for a backup removed since it was listed, or one whose stored
+    // object or manifest is damaged (a file cut short): the others list.
     std::optional<Manifest> try_manifest(const std::string& id) {
-        auto raw = store_.summary(id);
-        if (!raw) return std::nullopt;  // removed since it was listed
         try {
+            auto raw = store_.summary(id);
+            if (!raw) return std::nullopt;
             return read_manifest(*raw, id, "list");
         } catch (const Error& e) {
             if (e.kind() != ErrorKind::corrupt) throw;
