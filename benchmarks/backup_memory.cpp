@@ -35,24 +35,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using strata::bench::Times;
+using strata::bench::capture_data;
+using strata::bench::capture_keys;
+using strata::bench::capture_payload_bytes;
+using strata::bench::capture_value_size;
 using strata::bench::timed;
 using Manager = strata::StateManager<strata::NoCache, strata::NeverPromote, strata::MemoryTier>;
-
-constexpr std::size_t key_count = 100'000;
-constexpr std::size_t value_size = 512;
-
-const strata::bench::Pairs& data() {
-    static const auto kv = [] {
-        std::mt19937_64 rng(7);
-        return strata::bench::state_pairs(rng, 0, key_count, value_size);
-    }();
-    return kv;
-}
-
-std::uint64_t payload_bytes() {
-    static const std::uint64_t n = strata::bench::payload_bytes(data());
-    return n;
-}
 
 // ---- the raw side: what a careful user writes with zlib and OpenSSL --------
 
@@ -135,8 +123,8 @@ std::uint64_t raw_backup(const fs::path& path, bool fsync) {
     strata::codec::Deflater deflate(1);
     auto seal = [&](std::string_view chunk) { file.seal(chunk); };
     std::string plain;
-    plain.reserve(strata::codec::zlib_chunk_size + value_size + 64);
-    for (const auto& [k, v] : data()) {
+    plain.reserve(strata::codec::zlib_chunk_size + capture_value_size + 64);
+    for (const auto& [k, v] : capture_data()) {
         put_length(plain, k.size());
         plain += k;
         put_length(plain, v.size());
@@ -172,7 +160,7 @@ void BM_RawZlibAesGcmSha256(benchmark::State& state) {
         total += t;
         state.SetIterationTime(t.wall);
     }
-    strata::bench::report_vs_raw(state, payload_bytes(), total, raw_best(fsync));
+    strata::bench::report_vs_raw(state, capture_payload_bytes(), total, raw_best(fsync));
     state.counters["stored_MB"] = static_cast<double>(stored) / 1e6;
 }
 
@@ -180,7 +168,7 @@ void BM_RawZlibAesGcmSha256(benchmark::State& state) {
 
 Manager& manager() {
     static Manager mgr{strata::NoCache{}, strata::NeverPromote{}, strata::MemoryTier{}};
-    static const bool filled = (mgr.set_many(data()), true);
+    static const bool filled = (mgr.set_many(capture_data()), true);
     (void)filled;
     return mgr;
 }
@@ -202,11 +190,11 @@ void BM_FullBackup(benchmark::State& state) {
         const Times t = timed([&] { info = backups.create(strata::BackupType::full); });
         total += t;
         state.SetIterationTime(t.wall);
-        if (info.key_count != key_count || info.changed_keys != key_count) state.SkipWithError("wrong key count");
+        if (info.key_count != capture_keys || info.changed_keys != capture_keys) state.SkipWithError("wrong key count");
         stored = info.stored_bytes;
         backups.remove(info.id);
     }
-    strata::bench::report_vs_raw(state, payload_bytes(), total, raw_best(fsync));
+    strata::bench::report_vs_raw(state, capture_payload_bytes(), total, raw_best(fsync));
     state.counters["stored_MB"] = static_cast<double>(stored) / 1e6;
 }
 

@@ -45,6 +45,24 @@ inline std::uint64_t payload_bytes(const Pairs& pairs) {
     return n;
 }
 
+// The 100,000 keys x 512 B that the checkpoint and backup benchmarks capture,
+// made once per process, and their payload bytes.
+inline constexpr std::size_t capture_keys = 100'000;
+inline constexpr std::size_t capture_value_size = 512;
+
+inline const Pairs& capture_data() {
+    static const auto kv = [] {
+        std::mt19937_64 rng(7);
+        return state_pairs(rng, 0, capture_keys, capture_value_size);
+    }();
+    return kv;
+}
+
+inline std::uint64_t capture_payload_bytes() {
+    static const std::uint64_t n = payload_bytes(capture_data());
+    return n;
+}
+
 // Wall and CPU time of the calling thread (the work runs on it): on a
 // shared, loaded machine the CPU figures are the steadier ones.
 struct Times {

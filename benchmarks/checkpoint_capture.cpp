@@ -28,38 +28,25 @@
 namespace {
 
 using strata::bench::Times;
+using strata::bench::capture_data;
+using strata::bench::capture_keys;
+using strata::bench::capture_payload_bytes;
 using strata::bench::timed;
 using Dir = strata::testing::TempDir;
 using Manager = strata::StateManager<strata::NoCache, strata::NeverPromote, strata::MemoryTier>;
-
-constexpr int key_count = 100'000;
-constexpr std::size_t value_size = 512;
-
-const strata::bench::Pairs& data() {
-    static const auto kv = [] {
-        std::mt19937_64 rng(7);
-        return strata::bench::state_pairs(rng, 0, key_count, value_size);
-    }();
-    return kv;
-}
-
-std::uint64_t payload_bytes() {
-    static const std::uint64_t n = strata::bench::payload_bytes(data());
-    return n;
-}
 
 // zlib (streaming, level 1) then SHA-256 over every key and value.
 Times raw_run() {
     return timed([] {
     strata::codec::Deflater z(1);
     std::uint64_t out = 0;
-    for (const auto& [k, v] : data()) {
+    for (const auto& [k, v] : capture_data()) {
         z.write(k, [&](std::string_view c) { out += c.size(); });
         z.write(v, [&](std::string_view c) { out += c.size(); });
     }
     z.finish([&](std::string_view c) { out += c.size(); });
     strata::Sha256 h;
-    for (const auto& [k, v] : data()) h.update(k).update(v);
+    for (const auto& [k, v] : capture_data()) h.update(k).update(v);
     benchmark::DoNotOptimize(h.finish());
     benchmark::DoNotOptimize(out);
     });
@@ -72,7 +59,7 @@ const Times& raw_best() {
 }
 
 void report(benchmark::State& state, const Times& total) {
-    strata::bench::report_vs_raw(state, payload_bytes(), total, raw_best());
+    strata::bench::report_vs_raw(state, capture_payload_bytes(), total, raw_best());
 }
 
 void BM_RawZlibPlusSha256(benchmark::State& state) {
@@ -89,28 +76,28 @@ void BM_RawZlibOnly(benchmark::State& state) {
     for (auto _ : state) {
         strata::codec::Deflater z(1);
         std::uint64_t out = 0;
-        for (const auto& [k, v] : data()) {
+        for (const auto& [k, v] : capture_data()) {
             z.write(k, [&](std::string_view c) { out += c.size(); });
             z.write(v, [&](std::string_view c) { out += c.size(); });
         }
         z.finish([&](std::string_view c) { out += c.size(); });
         benchmark::DoNotOptimize(out);
     }
-    state.SetBytesProcessed(static_cast<std::int64_t>(payload_bytes()) * state.iterations());
+    state.SetBytesProcessed(static_cast<std::int64_t>(capture_payload_bytes()) * state.iterations());
 }
 
 void BM_RawSha256Only(benchmark::State& state) {
     for (auto _ : state) {
         strata::Sha256 h;
-        for (const auto& [k, v] : data()) h.update(k).update(v);
+        for (const auto& [k, v] : capture_data()) h.update(k).update(v);
         benchmark::DoNotOptimize(h.finish());
     }
-    state.SetBytesProcessed(static_cast<std::int64_t>(payload_bytes()) * state.iterations());
+    state.SetBytesProcessed(static_cast<std::int64_t>(capture_payload_bytes()) * state.iterations());
 }
 
 Manager& manager() {
     static Manager mgr{strata::NoCache{}, strata::NeverPromote{}, strata::MemoryTier{}};
-    static const bool filled = (mgr.set_many(data()), true);
+    static const bool filled = (mgr.set_many(capture_data()), true);
     (void)filled;
     return mgr;
 }
@@ -127,7 +114,7 @@ void BM_Capture(benchmark::State& state) {
         total += t;
         state.SetIterationTime(t.wall);
         stored = info.stored_bytes;
-        if (info.key_count != key_count) state.SkipWithError("wrong key count");
+        if (info.key_count != capture_keys) state.SkipWithError("wrong key count");
         ckpt.remove(info.id);
     }
     report(state, total);
@@ -157,7 +144,7 @@ void BM_RollbackAll(benchmark::State& state) {
     strata::Checkpointer ckpt{mgr, strata::DirectoryCheckpointStore{dir.path, {.fsync = false}}};
     const auto info = ckpt.create();
     std::vector<std::string> keys;
-    for (const auto& [k, v] : data()) keys.push_back(k);
+    for (const auto& [k, v] : capture_data()) keys.push_back(k);
     Times total;
     for (auto _ : state) {
         mgr.erase_many(keys);  // untimed: manual time below
@@ -165,7 +152,7 @@ void BM_RollbackAll(benchmark::State& state) {
         const Times t = timed([&] { r = ckpt.rollback(info.id); });
         total += t;
         state.SetIterationTime(t.wall);
-        if (r.keys_restored != key_count) state.SkipWithError("wrong restore count");
+        if (r.keys_restored != capture_keys) state.SkipWithError("wrong restore count");
     }
     report(state, total);
 }
@@ -181,7 +168,7 @@ void BM_RollbackNothingChanged(benchmark::State& state) {
         const Times t = timed([&] { r = ckpt.rollback(info.id); });
         total += t;
         state.SetIterationTime(t.wall);
-        if (r.keys_unchanged != key_count) state.SkipWithError("wrong unchanged count");
+        if (r.keys_unchanged != capture_keys) state.SkipWithError("wrong unchanged count");
     }
     report(state, total);
 }
