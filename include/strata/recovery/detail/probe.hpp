@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "strata/core/key.hpp"  // reserved_key_prefix
 #include "strata/core/record.hpp"
 #include "strata/core/tier.hpp"
 
@@ -18,6 +19,8 @@ namespace strata::detail::recovery {
 // "__strata_probe__/<pid>-<orchestrator>/<round>", so orchestrators in
 // several processes (or one process) over the same tiers never share a key.
 inline constexpr std::string_view probe_prefix = "__strata_probe__/";
+static_assert(probe_prefix.starts_with(reserved_key_prefix),
+              "probe records must be reserved keys, which keys(), checkpoints and backups leave out");
 
 // A probe record that could not be erased (the tier failed half-way)
 // expires by itself after this long.
