@@ -40,6 +40,7 @@
 #include <cstring>  // strerror
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <set>
@@ -115,7 +116,8 @@ inline std::string env_or_empty(std::string_view name) {
 inline bool in_child() { return !env_or_empty(role_var).empty(); }
 
 // The write end of the pipe, in a child. Each line goes in one write() of
-// less than PIPE_BUF bytes, so a kill never leaves half a line.
+// less than PIPE_BUF bytes, so a kill never leaves half a line; threads
+// take turns, so the lines' order is the order they were said in.
 class Channel {
 public:
     explicit Channel(int fd) : fd_(fd) {}
@@ -123,6 +125,7 @@ public:
         std::replace(line.begin(), line.end(), '\n', ' ');
         line.resize(std::min<std::size_t>(line.size(), 4000));
         line += '\n';
+        std::lock_guard lock(mutex_);
         std::string_view rest(line);
         while (!rest.empty()) {
             const ssize_t n = ::write(fd_, rest.data(), rest.size());
@@ -134,6 +137,7 @@ public:
 
 private:
     int fd_;
+    std::mutex mutex_;
 };
 
 namespace detail {

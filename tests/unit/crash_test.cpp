@@ -1,8 +1,9 @@
 // kill -9 crash tests over MemoryTier + FileTier: with a
 // DirectoryCheckpointStore (tests/common/crash_harness.hpp), a worker killed
 // at random moments, the tiers and the checkpoints reopened by a new process
-// each time; and with a DirectoryBackupStore, a worker making backups killed
-// mostly within one, the store reopened by the test itself each time.
+// each time; and with a DirectoryBackupStore, a worker making backups while
+// it writes, killed mostly within one, the store reopened by the test itself
+// each time.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -17,8 +18,10 @@
 #include <numeric>  // iota
 #include <optional>
 #include <random>
+#include <set>
+#include <stop_token>
 #include <string>
-#include <thread>  // sleep_for
+#include <thread>  // jthread, sleep_for
 #include <vector>
 
 #include "common/crash_harness.hpp"
@@ -118,15 +121,19 @@ TEST(CrashTest, RollbackReplacesNewerKeysWithoutErasingThem) {
 
 // kill -9 mid-backup. A worker makes backups of the FileTier stack into a
 // DirectoryBackupStore (a full, then incrementals, differentials and now and
-// then another full; half with writes held, half capturing as if writes went
-// on), writing through the manager between them, and says "begin <type>"
-// before each and "ack <id> <type> <parent>" once it is committed. The test
-// kills it at random, mostly within a backup, then opens the store itself: every
-// acknowledged backup is listed, verifies and test-restores; nothing else is
-// listed but, whole, the backup the kill cut short; the killed writer's
-// temporary files go when the store opens; each backup builds on the newest
-// (incremental) or newest base (differential) the model knows, so the first
-// incremental of each worker builds on what the kill left.
+// then another full; half with writes held, half capturing with writes going
+// on) while a thread of it writes through the manager throughout. It says
+// "begin <type>" before each backup and "ack <id> <type> <parent>" once it is
+// committed, "write <key> <counter>" or "erase <key>" before each write and
+// "written" once it returned. The test kills it at random, mostly within a
+// backup, then opens the store itself: every acknowledged backup is listed,
+// verifies and test-restores; nothing else is listed but, whole, the backup
+// the kill cut short; the killed writer's temporary files go when the store
+// opens; each backup builds on the newest (incremental) or newest base
+// (differential) the model knows, so the first incremental of each worker
+// builds on what the kill left; and each backup, restored onto a scratch
+// stack, serves for every key what the last write acknowledged before it
+// began left, or what a write begun before it was acknowledged left.
 namespace {
 
 using strata::BackupType;
@@ -158,33 +165,45 @@ struct BackupWorld : FileStack {
 };
 
 // Random writes and erases through the manager, into both tiers or the
-// FileTier alone, so each backup finds keys changed, added and deleted.
-void write_some(BackupWorld& w, std::mt19937_64& rng, std::int64_t& counter) {
-    for (auto n = 5 + rng() % 20; n-- > 0;) {
+// FileTier alone, one after another until stopped, so each backup finds keys
+// changed, added and deleted, and writes in flight at its cut.
+void write_until(std::stop_token stop, BackupWorld& w, crash::Channel& out, std::uint64_t seed,
+                 std::int64_t counter) {
+    std::mt19937_64 rng(seed);
+    while (!stop.stop_requested()) {
         const int k = static_cast<int>(rng() % crash::key_count);
         const auto dice = rng() % 10;
-        if (dice < 2)
+        if (dice < 2) {
+            out.say("erase " + std::to_string(k));
             w.mgr.erase(crash::key_name(k));
-        else if (dice < 5)
-            w.mgr.set(crash::key_name(k), crash::make_value(k, ++counter), strata::at<1>);
-        else
-            w.mgr.set(crash::key_name(k), crash::make_value(k, ++counter));
+        } else {
+            ++counter;
+            out.say("write " + std::to_string(k) + ' ' + std::to_string(counter));
+            if (dice < 5)
+                w.mgr.set(crash::key_name(k), crash::make_value(k, counter), strata::at<1>);
+            else
+                w.mgr.set(crash::key_name(k), crash::make_value(k, counter));
+        }
+        out.say("written");
     }
 }
 
-// The writes go on between the backups, not during them: a write that takes
-// its version before a capture's cut but reaches the tiers after the capture
-// listed them is missed by the next incremental, a defect of its own that
-// failed this test, with a thread writing throughout, for no kill's sake.
-void make_backups(BackupWorld& w, crash::Channel& out, std::uint64_t seed) {
+void make_backups(BackupWorld& w, crash::Channel& out, std::uint64_t seed, std::int64_t round) {
     std::mt19937_64 rng(seed);
-    std::int64_t counter = 0;
     out.say("ready");
+    // Each worker's counters start above the last one's, so a value tells
+    // which write made it.
+    std::jthread writer([&w, &out, writer_seed = rng(), round](std::stop_token stop) {
+        try {
+            write_until(stop, w, out, writer_seed, round * 1'000'000);
+        } catch (const std::exception& e) {
+            out.say(std::string("bad writer: ") + e.what());
+        }
+    });
     bool first = true;
     // Bounded even if the parent never kills it.
     for (const auto stop = std::chrono::steady_clock::now() + std::chrono::seconds{30};
          std::chrono::steady_clock::now() < stop; first = false) {
-        write_some(w, rng, counter);
         auto type = BackupType::full;
         if (!w.held.list().empty()) {
             const auto dice = rng() % 100;
@@ -207,6 +226,8 @@ struct BackupFigures {
     int committed_unacknowledged = 0;  // cut short after its commit: listed, whole
     long acknowledged = 0;
     long verified = 0;  // listed backups verified and test-restored after a kill
+    long writes_acknowledged = 0;
+    long restored = 0;  // committed backups restored and checked key by key
     long temp_files_swept = 0;
     double seconds = 0;
 };
@@ -233,7 +254,9 @@ public:
         std::cout << "backup crash test: " << f_.kills << " kills (" << f_.kills_within_a_backup << " within a backup, "
                   << f_.committed_unacknowledged << " of them after its commit), " << f_.acknowledged
                   << " backups acknowledged, " << f_.verified << " listed backups verified and test-restored, "
-                  << f_.temp_files_swept << " temporary files of killed workers swept, " << f_.seconds << " s\n";
+                  << f_.writes_acknowledged << " writes acknowledged, " << f_.restored
+                  << " backups restored and checked key by key, " << f_.temp_files_swept
+                  << " temporary files of killed workers swept, " << f_.seconds << " s\n";
     }
 
 private:
@@ -241,13 +264,21 @@ private:
     struct Backup {
         std::string type, parent;
     };
+    using Val = crash::detail::Val;  // a key's counter; nullopt: absent
+    // What a backup may hold of each key.
+    using Holdings = std::array<std::set<Val>, crash::key_count>;
+    struct InFlight {
+        std::string type;
+        Holdings may_hold;
+    };
 
     // Runs one worker to its kill, within its nth backup or, one time in
     // ten, while it starts up.
     void run_worker(std::mt19937_64& rng) {
-        crash::detail::Child w("CrashTest.BackupChild", {std::string(dir_var) + '=' + dir_.string(),
-                                                         std::string(crash::role_var) + "=work",
-                                                         std::string(crash::seed_var) + '=' + std::to_string(rng())});
+        crash::detail::Child w("CrashTest.BackupChild",
+                               {std::string(dir_var) + '=' + dir_.string(), std::string(crash::role_var) + "=work",
+                                std::string(crash::seed_var) + '=' + std::to_string(rng()),
+                                std::string(crash::round_var) + '=' + std::to_string(++workers_)});
         const bool at_start = rng() % 10 == 0;
         auto kill_at = at_start ? clock::now() + std::chrono::milliseconds(rng() % 40) : clock::time_point::max();
         const auto nth = 1 + rng() % 3;
@@ -269,13 +300,26 @@ private:
     void take(const std::string& line) {
         const auto w = crash::detail::words(line);
         if (w.empty() || w[0] == "ready") return;
-        if (w[0] == "begin" && w.size() == 2) {
+        if ((w[0] == "write" && w.size() == 3) || (w[0] == "erase" && w.size() == 2)) {
+            EXPECT_FALSE(writing_) << "a write began before the last one was acknowledged: " << line;
+            writing_ = {std::stoi(w[1]), w[0] == "write" ? Val{std::stoll(w[2])} : Val{}};
+            if (in_flight_) in_flight_->may_hold[writing_->first].insert(writing_->second);
+        } else if (w[0] == "written" && w.size() == 1 && writing_) {
+            acked_[writing_->first] = writing_->second;
+            writing_.reset();
+            ++f_.writes_acknowledged;
+        } else if (w[0] == "begin" && w.size() == 2) {
             EXPECT_FALSE(in_flight_) << "a backup began before the last one was acknowledged";
-            in_flight_ = w[1];
+            // Of each key, it holds what the last acknowledged write left or
+            // what one in flight or begun before its acknowledgement left.
+            in_flight_ = InFlight{w[1], {}};
+            for (int k = 0; k < crash::key_count; ++k) in_flight_->may_hold[k].insert(acked_[k]);
+            if (writing_) in_flight_->may_hold[writing_->first].insert(writing_->second);
             begun_at_ = clock::now();
         } else if (w[0] == "ack" && w.size() == 4 && in_flight_) {
-            EXPECT_EQ(w[2], *in_flight_) << line;
+            EXPECT_EQ(w[2], in_flight_->type) << line;
             committed(w[1], {w[2], w[3] == "-" ? "" : w[3]});
+            unrestored_[w[1]] = std::move(in_flight_->may_hold);
             ++f_.acknowledged;
             in_flight_.reset();
             const auto took = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - begun_at_);
@@ -317,9 +361,11 @@ private:
                 << "acknowledged " << b.type << " backup " << id << " is not listed";
         for (const auto& b : listed) {
             if (!committed_.count(b.id)) {
-                EXPECT_EQ(in_flight_, std::string(strata::to_string(b.type)))
+                EXPECT_EQ(in_flight_ ? in_flight_->type : "", std::string(strata::to_string(b.type)))
                     << "backup " << b.id << " is listed but was never begun";
                 committed(b.id, {std::string(strata::to_string(b.type)), b.parent});
+                // It may hold what any write begun before the kill left.
+                if (in_flight_) unrestored_[b.id] = std::move(in_flight_->may_hold);
                 ++f_.committed_unacknowledged;
                 in_flight_.reset();
             }
@@ -329,8 +375,45 @@ private:
             ++f_.verified;
         }
         in_flight_.reset();
+        restore_committed(w, listed);
+        // The next worker starts from what the FileTier holds: the memory
+        // tier died with this one.
+        for (int k = 0; k < crash::key_count; ++k) acked_[k] = served(w.mgr, k);
+        writing_.reset();
         prune(w);
     }
+
+    // Each backup committed since the last kill, restored onto a scratch
+    // stack: every key as the writes around the backup allow. (One not
+    // listed has failed the test already.)
+    void restore_committed(BackupWorld& w, const std::vector<strata::BackupInfo>& listed) {
+        FileStack scratch(dir_ / "restored");
+        for (const auto& [id, may_hold] : unrestored_) {
+            const auto b = std::find_if(listed.begin(), listed.end(), [&](const auto& l) { return l.id == id; });
+            if (b == listed.end()) continue;
+            w.held.restore_into(id, scratch.mgr);
+            for (int k = 0; k < crash::key_count; ++k) {
+                const auto got = served(scratch.mgr, k);
+                std::string allowed;
+                for (const auto& v : may_hold[k]) allowed += ' ' + text(v);
+                EXPECT_TRUE(may_hold[k].count(got))
+                    << "backup " << id << " (writes " << (b->writes_held ? "held" : "going on") << ") restores "
+                    << crash::key_name(k) << " as " << text(got) << "; the writes around it allow" << allowed;
+            }
+            ++f_.restored;
+        }
+        unrestored_.clear();
+    }
+
+    // The counter of the value `mgr` serves for key k; nullopt if absent.
+    static Val served(FileStack::Manager& mgr, int k) {
+        const auto v = mgr.get(crash::key_name(k));
+        if (!v) return std::nullopt;
+        const auto c = crash::parse_value(k, *v);
+        EXPECT_TRUE(c) << crash::key_name(k) << " holds a value no worker wrote";
+        return c;
+    }
+    static std::string text(const Val& v) { return v ? std::to_string(*v) : "absent"; }
 
     // Keeps the store small: no backup after a base builds on anything
     // before it, so everything before the second-newest base goes (newest
@@ -370,7 +453,11 @@ private:
     fs::path dir_;
     BackupFigures f_;
     std::map<std::string, Backup> committed_;  // by id: ids sort by creation
-    std::optional<std::string> in_flight_;    // the type of the backup begun and not acknowledged
+    std::optional<InFlight> in_flight_;         // the backup begun and not acknowledged
+    std::map<std::string, Holdings> unrestored_;  // committed since the last kill, by id
+    std::array<Val, crash::key_count> acked_{};   // each key after the last acknowledged write
+    std::optional<std::pair<int, Val>> writing_;  // the write begun and not acknowledged: key, counter
+    int workers_ = 0;
     clock::time_point begun_at_;
     std::chrono::microseconds typical_{20'000};
 };
@@ -382,7 +469,8 @@ TEST(CrashTest, BackupChild) {
     crash::Channel out(std::stoi(crash::env_or_empty(crash::fd_var)));
     try {
         BackupWorld w;
-        make_backups(w, out, std::stoull(crash::env_or_empty(crash::seed_var)));
+        make_backups(w, out, std::stoull(crash::env_or_empty(crash::seed_var)),
+                     std::stoll(crash::env_or_empty(crash::round_var)));
     } catch (const std::exception& e) {
         out.say(std::string("bad ") + e.what());
     }
