@@ -913,3 +913,58 @@ TEST(BackupReads, IncrementalsUnderConcurrentWritersAreComplete) {
     stop = true;
     for (auto& t : writers) t.join();
 }
+
+// An erase that begins while a backup with writes going on asks what
+// changed, and ends after the backup drained its write journal: the key was
+// listed, the erase removed it before changed_since saw it, and the journal
+// names it only because writes note their keys when they begin. Without
+// that the key stayed at the incremental's cut with no record of its own,
+// and a restore brought back the parent's value, older than the cut.
+TEST(BackupReads, AnEraseRacingAnIncrementalIsNeverRestoredAsTheParentsValue) {
+    using File = strata::testing::Switchable<strata::FileTier>;
+    using Memory = strata::testing::Switchable<strata::MemoryTier>;
+    using Stack = strata::StateManager<strata::NoCache, strata::NeverPromote, File, Memory>;
+    TempDir dir;
+    Stack mgr{strata::NoCache{}, strata::NeverPromote{}, File{strata::FileTier{dir.path / "tier", {.fsync = false}}},
+              Memory{strata::MemoryTier{}}};
+    strata::BackupManager backups{
+        mgr, strata::DirectoryBackupStore{dir.path / "backups"},
+        strata::BackupOptions{.key = strata::EncryptionKey::generate(), .hold_writes = false}};
+    mgr.set("k", "old");
+    backups.create(BackupType::full);
+    mgr.set("k", "new");
+
+    std::mutex m;
+    std::condition_variable cv;
+    bool erase_reached_tier1 = false, release = false;
+    std::thread eraser;
+    // The erase removed k from tier 0 and waits at tier 1; bounded, since a
+    // capture that waits for the erase to end holds up its release.
+    mgr.tier<1>().switches().before = [&](std::string_view op) {
+        if (op != "erase_many") return;
+        std::unique_lock lock(m);
+        erase_reached_tier1 = true;
+        cv.notify_all();
+        cv.wait_for(lock, 1s, [&] { return release; });
+    };
+    // The capture has listed tier 0 (k present) and asks what changed.
+    mgr.tier<0>().switches().before = [&](std::string_view op) {
+        if (op != "changed_since" || eraser.joinable()) return;
+        eraser = std::thread([&] { mgr.erase("k"); });
+        std::unique_lock lock(m);
+        cv.wait(lock, [&] { return erase_reached_tier1; });
+    };
+    const auto inc = backups.create(BackupType::incremental);
+    {
+        std::lock_guard lock(m);
+        release = true;
+    }
+    cv.notify_all();
+    eraser.join();
+    mgr.tier<0>().switches().before = nullptr;
+    mgr.tier<1>().switches().before = nullptr;
+
+    EXPECT_TRUE(backups.test_restore(inc.id).ok);
+    backups.restore(inc.id);
+    EXPECT_NE(mgr.get("k"), std::optional<std::string>("old")) << "k restored as it was before the parent's cut";
+}

@@ -46,10 +46,14 @@ private:
     bool incomplete_ = false;
 };
 
-// The open journals of one manager. Writes note their keys when they end,
-// still holding their key stripes: a write that ended before a journal
-// opened has left every tier as it will stay, so a listing begun after the
-// opening sees it. With no journal open, a write pays one atomic load.
+// The open journals of one manager. Writes note their keys when they begin
+// and again when they end, holding their key stripes throughout. Ending: a
+// write that ended before a journal opened has left every tier as it will
+// stay, so a listing begun after the opening sees it. Beginning: a write
+// still going on when the tool drains is named all the same, so the tool
+// reads its keys once it ends (a listing may have seen a key that an erase
+// then removed before the tool asked what changed). With no journal open, a
+// write pays one atomic load each time.
 class WriteJournals {
 public:
     std::shared_ptr<WriteJournal> open() {
@@ -82,12 +86,14 @@ private:
     std::atomic<std::size_t> count_{0};
 };
 
-// Notes `items` (keys or entries) when the write that holds it ends, also
-// when the write fails: a failed write may have moved copies too.
+// Notes `items` (keys or entries) when the write that holds it begins and
+// when it ends, also when it fails: a failed write may have moved copies too.
 template <class Range>
 class Journaled {
 public:
-    Journaled(WriteJournals& journals, const Range& items) : journals_(journals), items_(items) {}
+    Journaled(WriteJournals& journals, const Range& items) : journals_(journals), items_(items) {
+        journals_.note(items_);
+    }
     Journaled(const Journaled&) = delete;
     Journaled& operator=(const Journaled&) = delete;
     ~Journaled() { journals_.note(items_); }
