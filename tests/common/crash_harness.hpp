@@ -37,6 +37,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>  // getenv
+#include <functional>
 #include <cstring>  // strerror
 #include <iostream>
 #include <map>
@@ -445,6 +446,10 @@ struct Options {
     // what such a call takes, so kills land all through it.
     std::chrono::milliseconds longest_run{100};
     std::chrono::microseconds longest_delay{3000};
+    // Run after each kill, before anything is checked: waits for what the
+    // killed worker left running in a server (a statement PostgreSQL still
+    // executes for a client that is gone lands when it ends).
+    std::function<void()> settle{};
 };
 
 struct Figures {
@@ -528,6 +533,7 @@ private:
         if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ++f_.kills;
         // Whatever it said before it died is in the pipe.
         while (const auto l = w.line(clock::now() + std::chrono::seconds{5})) apply(*l, in_flight);
+        if (o_.settle) o_.settle();
         return in_flight;
     }
 

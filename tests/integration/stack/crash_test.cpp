@@ -5,7 +5,10 @@
 // (tests/common/crash_harness.hpp). The servers live on; the clients die.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <pqxx/pqxx>
 #include <string>
+#include <thread>
 
 #include "common/crash_harness.hpp"
 #include "integration/postgres/pg_env.hpp"
@@ -63,6 +66,33 @@ TEST(StackCrashTest, RedisPostgresChild) {
     crash::child<StackWorld>();
 }
 
+// The workers' PostgreSQL sessions carry this name, so the parent can wait
+// for a killed worker's statement to end before it checks the tiers: the
+// model has a killed call land before the next process starts, and a
+// statement PostgreSQL is still executing for a dead client lands when it
+// ends (on a loaded machine, after the next worker's first calls).
+constexpr const char* worker_application = "strata_crash_worker";
+
+std::string with_application_name(const std::string& conninfo) {
+    const bool uri = conninfo.starts_with("postgresql://") || conninfo.starts_with("postgres://");
+    if (uri) return conninfo + (conninfo.find('?') == std::string::npos ? "?" : "&") + "application_name=" + worker_application;
+    return conninfo + " application_name=" + worker_application;
+}
+
+void wait_for_killed_sessions(const std::string& conninfo) {
+    pqxx::connection c(conninfo);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+    while (std::chrono::steady_clock::now() < deadline) {
+        pqxx::nontransaction tx(c);
+        const auto left = tx.exec_params("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                                         std::string(worker_application))[0][0]
+                              .as<long>();
+        if (left == 0) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds{5});
+    }
+    ADD_FAILURE() << "a killed worker's PostgreSQL session still runs 10 s after the kill";
+}
+
 TEST(StackCrashTest, RedisPostgresKill9) {
     const auto prefix = rt::unique_prefix("crash");
     const auto table = strata::pgtest::unique_table("crash");
@@ -72,11 +102,12 @@ TEST(StackCrashTest, RedisPostgresKill9) {
                 .env = {std::string(prefix_var) + '=' + prefix, std::string(table_var) + '=' + table,
                         std::string(store_table_var) + '=' + store_table,
                         "STRATA_REDIS_PORT=" + std::to_string(rt::shared_port()),
-                        "STRATA_PG_CONNINFO=" + strata::pgtest::shared_conninfo()},
+                        "STRATA_PG_CONNINFO=" + with_application_name(strata::pgtest::shared_conninfo())},
                 .tiers = 2,
                 .refuses_older = 0b10,  // PostgreSQL (newer_versions_only)
                 .longest_run = std::chrono::milliseconds{600},
-                .longest_delay = std::chrono::milliseconds{200}});
+                .longest_delay = std::chrono::milliseconds{200},
+                .settle = [conninfo = strata::pgtest::shared_conninfo()] { wait_for_killed_sessions(conninfo); }});
     // Opened only now, once every child is gone: what the test left behind goes.
     strata::RedisTier redis{rt::options(prefix)};
     const auto left = redis.keys("*");
