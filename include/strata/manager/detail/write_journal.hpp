@@ -20,7 +20,8 @@ namespace strata::detail {
 // The keys writes touched while a tool watched (StateManager::journal_writes).
 class WriteJournal {
 public:
-    // Every key noted since the last drain, in no particular order. Throws
+    // Every key noted since the last drain, in no particular order, a key
+    // written once noted twice (as its write began and ended). Throws
     // if a key could not be noted (out of memory): the journal is then
     // incomplete and the tool must not rely on it.
     std::vector<std::string> drain() {
