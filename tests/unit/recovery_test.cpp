@@ -127,6 +127,16 @@ struct OpenOnExit {
     ~OpenOnExit() { gate->open(); }
 };
 
+// Every store into the hot tier waits at a closed gate from now on.
+std::shared_ptr<Gate> stall_hot_stores(Stack& s) {
+    auto gate = std::make_shared<Gate>();
+    s.hot->before = [gate](std::string_view op) {
+        if (op == "store") gate->pass();
+    };
+    gate->close();
+    return gate;
+}
+
 template <class T>
 T ready(const std::shared_future<T>& f) {
     if (f.wait_for(10s) != std::future_status::ready) throw std::runtime_error("the incident did not finish in 10 s");
@@ -250,11 +260,7 @@ TEST(RecoveryProbes, DownAfterThresholdRoundsUpAfterOneGoodOneWithRtoFromTheCloc
 // returning at all shows the orchestrator kept its own deadline.
 TEST(RecoveryProbes, ATierThatNeverAnswersIsDownAtTheDeadline) {
     Stack s;
-    auto gate = std::make_shared<Gate>();
-    s.hot->before = [gate](std::string_view op) {
-        if (op == "store") gate->pass();
-    };
-    gate->close();
+    const auto gate = stall_hot_stores(s);
     auto o = quick(std::make_shared<TestClock>());
     o.failure_threshold = 1;
     o.probe_deadline = 200ms;
@@ -287,11 +293,7 @@ TEST(RecoveryProbes, ATierThatNeverAnswersIsDownAtTheDeadline) {
 
 TEST(RecoveryProbes, StopReturnsWhileAProbeIsStuck) {
     Stack s;
-    auto gate = std::make_shared<Gate>();
-    s.hot->before = [gate](std::string_view op) {
-        if (op == "store") gate->pass();
-    };
-    gate->close();
+    const auto gate = stall_hot_stores(s);
     auto o = quick(std::make_shared<TestClock>());
     o.probe_deadline = 200ms;
     Orchestrator rec{s.mgr, o};

@@ -344,8 +344,13 @@ private:
         std::optional<detail::backup::DeletedKeys<typename Repo::Source>> before;
         if (parent) before.emplace(repo_.store().open(parent->info.id), *parent, data);
         for (const auto& t : m.records.tiers) {
-            std::uint64_t count = 0;
-            for_each_cut_key(t.index, [&](const std::string&) { ++count; });
+            // A full's cut is what it captured (never a dropped key), so only
+            // an incremental's, merged with its listing, is counted by a walk.
+            std::uint64_t count = captured[t.index].size();
+            if (!listed[t.index].empty()) {
+                count = 0;
+                for_each_cut_key(t.index, [&](const std::string&) { ++count; });
+            }
             keys.begin_tier(count);
             m.info.key_count += count;
             if (before) before->begin_tier();

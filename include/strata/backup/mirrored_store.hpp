@@ -104,8 +104,13 @@ public:
     Sink begin(const std::string& id) { return Sink(*this, id, primary_.begin(id), secondary_.begin(id)); }
 
     Source open(const std::string& id) {
-        if (primary_.summary(id)) return Source(std::variant<PrimarySource, SecondarySource>(std::in_place_index<0>, primary_.open(id)));
-        return Source(std::variant<PrimarySource, SecondarySource>(std::in_place_index<1>, secondary_.open(id)));
+        using Either = std::variant<PrimarySource, SecondarySource>;
+        try {
+            return Source(Either(std::in_place_index<0>, primary_.open(id)));
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::not_found) throw;
+        }
+        return Source(Either(std::in_place_index<1>, secondary_.open(id)));
     }
 
     std::optional<std::string> summary(const std::string& id) {

@@ -96,8 +96,9 @@ concept store_has_remove = requires(S& s, const std::string& id) {
 //   summary durable and visible together, or not at all (a crash before
 //   commit leaves no listed checkpoint and every earlier one intact);
 // - ids() lists committed checkpoints only, sorted; summary(id) is nullopt
-//   for an unknown id; open(id) reads the stream back and throws
-//   Error{corrupt} when the stored object is malformed;
+//   for an unknown id; open(id) reads the stream back, throws
+//   Error{not_found} for an unknown id and Error{corrupt} when the stored
+//   object is malformed;
 // - failures throw strata::Error.
 template <class S>
 concept CheckpointStore = std::move_constructible<S> && detail::store_has_name<S> && detail::store_has_begin<S> &&

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "strata/core/error.hpp"
-#include "strata/core/key.hpp"  // is_reserved_key
+#include "strata/core/key.hpp"  // erase_reserved_keys
 #include "strata/core/record.hpp"
 
 // Optional tier members, beyond what strata::Tier requires. Each is a named
@@ -101,7 +101,7 @@ std::vector<std::optional<Record>> peek_or_fetch(T& tier, std::span<const std::s
 template <class T>
 std::vector<std::string> all_keys_sorted(T& tier) {
     auto keys = tier.keys("*");
-    std::erase_if(keys, [](const std::string& k) { return is_reserved_key(k); });
+    erase_reserved_keys(keys);
     std::sort(keys.begin(), keys.end());
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
     return keys;
@@ -118,7 +118,7 @@ template <class T>
 std::vector<std::string> changed_since_or_scan(T& tier, std::uint64_t version) {
     if constexpr (HasChangedSince<T>) {
         auto keys = tier.changed_since(version);
-        std::erase_if(keys, [](const std::string& k) { return is_reserved_key(k); });
+        erase_reserved_keys(keys);
         return keys;
     } else {
         const auto keys = all_keys_sorted(tier);

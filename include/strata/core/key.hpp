@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace strata {
 
@@ -27,5 +28,10 @@ inline void validate_key(std::string_view key) {
 inline constexpr std::string_view reserved_key_prefix = "__strata_";
 
 inline bool is_reserved_key(std::string_view key) noexcept { return key.starts_with(reserved_key_prefix); }
+
+// Drops strata's own keys from a tier's listing.
+inline void erase_reserved_keys(std::vector<std::string>& keys) {
+    std::erase_if(keys, [](const std::string& k) { return is_reserved_key(k); });
+}
 
 }  // namespace strata

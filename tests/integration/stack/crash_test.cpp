@@ -8,9 +8,9 @@
 #include <chrono>
 #include <pqxx/pqxx>
 #include <string>
-#include <thread>
 
 #include "common/crash_harness.hpp"
+#include "common/eventually.hpp"
 #include "integration/postgres/pg_env.hpp"
 #include "integration/redis/support.hpp"
 #include "strata/checkpoint/checkpointer.hpp"
@@ -81,16 +81,15 @@ std::string with_application_name(const std::string& conninfo) {
 
 void wait_for_killed_sessions(const std::string& conninfo) {
     pqxx::connection c(conninfo);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
-    while (std::chrono::steady_clock::now() < deadline) {
-        pqxx::nontransaction tx(c);
-        const auto left = tx.exec_params("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
-                                         std::string(worker_application))[0][0]
-                              .as<long>();
-        if (left == 0) return;
-        std::this_thread::sleep_for(std::chrono::milliseconds{5});
-    }
-    ADD_FAILURE() << "a killed worker's PostgreSQL session still runs 10 s after the kill";
+    const auto gone = strata::testing::eventually(
+        [&] {
+            pqxx::nontransaction tx(c);
+            return tx.exec_params("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                                  std::string(worker_application))[0][0]
+                       .as<long>() == 0;
+        },
+        std::chrono::seconds{10}, std::chrono::milliseconds{5});
+    EXPECT_TRUE(gone) << "a killed worker's PostgreSQL session still runs 10 s after the kill";
 }
 
 TEST(StackCrashTest, RedisPostgresKill9) {
