@@ -1,9 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -13,6 +15,7 @@
 #include "strata/cache/no_cache.hpp"
 #include "strata/cache/tiny_lfu_cache.hpp"
 #include "strata/cache/ttl_cache.hpp"
+#include "strata/cache/detail/shards.hpp"
 
 namespace {
 
@@ -42,6 +45,11 @@ struct WrongLookup {
 };
 static_assert(!strata::CachePolicy<NoInvalidate>);
 static_assert(!strata::CachePolicy<WrongLookup>);
+
+static_assert(strata::CacheListsKeys<strata::LruCache>);
+static_assert(strata::CacheListsKeys<strata::TtlCache>);
+static_assert(strata::CacheListsKeys<strata::TinyLfuCache>);
+static_assert(!strata::CacheListsKeys<strata::NoCache>);
 
 // Every storing policy, built with a capacity. TtlCache gets a ttl long
 // enough never to matter except in its own tests.
@@ -322,6 +330,133 @@ TEST(TinyLfuCache, FrequentNewcomerDisplacesRarelyUsedEntry) {
     }
     EXPECT_TRUE(admitted);
     EXPECT_LE(cache.size(), 100u);
+}
+
+// keys(limit): what recovery re-warms a tier with.
+
+std::vector<std::string> keys_in_order(std::size_t first, std::size_t last_exclusive) {
+    std::vector<std::string> ks;
+    for (std::size_t i = first; i < last_exclusive; ++i) ks.push_back(key(i));
+    return ks;
+}
+
+std::size_t position_of(const std::vector<std::string>& listing, const std::string& k) {
+    return static_cast<std::size_t>(std::find(listing.begin(), listing.end(), k) - listing.begin());
+}
+
+TYPED_TEST(CachePolicyTest, KeysRespectTheLimitAndListEachKeyOnce) {
+    auto cache = make_cache<TypeParam>(1000);
+    for (std::size_t i = 0; i < 300; ++i) cache.insert(key(i), "v", std::nullopt);
+    EXPECT_TRUE(cache.keys(0).empty());
+    EXPECT_EQ(cache.keys(7).size(), 7u);
+    const std::vector<std::string> all = cache.keys(100000);
+    const std::set<std::string> distinct(all.begin(), all.end());
+    const std::vector<std::string> inserted = keys_in_order(0, 300);
+    EXPECT_EQ(all.size(), 300u);
+    EXPECT_EQ(distinct, std::set<std::string>(inserted.begin(), inserted.end()));
+}
+
+TYPED_TEST(CachePolicyTest, KeysLeaveOutExpiredEntries) {
+    auto cache = make_cache<TypeParam>(100);
+    cache.insert("lasting", "1", std::nullopt);
+    const Clock::time_point expiry = Clock::now() + 100ms;
+    cache.insert("passing", "2", expiry);
+    while (Clock::now() <= expiry) std::this_thread::sleep_for(5ms);
+    // Still stored (nothing has looked it up since it expired), but not listed.
+    ASSERT_EQ(cache.size(), 2u);
+    EXPECT_EQ(cache.keys(10), std::vector<std::string>{"lasting"});
+}
+
+TYPED_TEST(CachePolicyTest, ListingWhileOthersWriteStaysWithinTheLimitAndDistinct) {
+    auto cache = make_cache<TypeParam>(2000);
+    constexpr std::size_t limit = 500;
+    std::atomic<bool> writing{true};
+    std::size_t listings = 0;
+    bool bad_listing = false;
+    // Listings for as long as the writers run: at least one, at most 2000.
+    std::thread lister([&] {
+        for (; listings < 2000 && (writing || listings == 0); ++listings) {
+            const std::vector<std::string> listed = cache.keys(limit);
+            const std::set<std::string> distinct(listed.begin(), listed.end());
+            if (listed.size() > limit || distinct.size() != listed.size()) bad_listing = true;
+        }
+    });
+    std::vector<std::thread> writers;
+    for (std::size_t t = 0; t < 2; ++t) {
+        writers.emplace_back([&, t] {
+            for (std::size_t i = 0; i < 20000; ++i) {
+                const std::string k = key((i * 7919 + t * 104729) % 5000);
+                cache.insert(k, "v", i % 3 == 0 ? std::optional(Clock::now() + 1ms) : std::nullopt);
+                if (i % 5 == 0) cache.invalidate(k);
+                if (i % 7 == 0) (void)cache.lookup(k);
+            }
+        });
+    }
+    for (auto& w : writers) w.join();
+    writing = false;
+    lister.join();
+    EXPECT_GT(listings, 0u);
+    EXPECT_FALSE(bad_listing);
+    const std::vector<std::string> after = cache.keys(limit);
+    EXPECT_FALSE(after.empty());
+    EXPECT_LE(after.size(), limit);
+}
+
+// LRU lists most recently used first. Capacity 100 is one shard (see
+// LruShard::min_capacity), so the order is exact.
+TYPED_TEST(LruOrderTest, KeysListMostRecentlyUsedFirst) {
+    auto cache = make_cache<TypeParam>(100);
+    for (std::size_t i = 0; i < 50; ++i) cache.insert(key(i), "v", std::nullopt);
+    std::vector<std::string> expected = keys_in_order(0, 50);
+    std::reverse(expected.begin(), expected.end());
+    EXPECT_EQ(cache.keys(100), expected);
+
+    // key:0 is the least recent, far enough back that a hit moves it (see
+    // SegmentedTable::touch); rewriting key:1 moves it too. Listing is no use:
+    // the second listing is the same.
+    EXPECT_EQ(cache.lookup(key(0)), "v");
+    cache.insert(key(1), "w", std::nullopt);
+    expected = keys_in_order(2, 50);
+    std::reverse(expected.begin(), expected.end());
+    expected.insert(expected.begin(), {key(1), key(0)});
+    EXPECT_EQ(cache.keys(100), expected);
+    EXPECT_EQ(cache.keys(100), expected);
+    EXPECT_EQ(cache.keys(3), std::vector<std::string>(expected.begin(), expected.begin() + 3));
+}
+
+TYPED_TEST(LruOrderTest, KeysInterleaveTheShardsSoNoneStarves) {
+    // 500 keys in a cache of 1000: several shards, none full, so nothing is
+    // evicted. A key with r keys inserted after it has at most r of its shard
+    // before it, and round-robin then lists it within the first
+    // shards * (r + 1). Shard by shard, the newest key of the last shard
+    // would come after every key of the others.
+    constexpr std::size_t capacity = 1000;
+    constexpr std::size_t count = 500;
+    const std::size_t shards = strata::detail::shard_count_for(capacity, strata::detail::LruShard::min_capacity);
+    ASSERT_GT(shards, 1u);
+    auto cache = make_cache<TypeParam>(capacity);
+    for (std::size_t i = 0; i < count; ++i) cache.insert(key(i), "v", std::nullopt);
+    const std::vector<std::string> listed = cache.keys(count);
+    ASSERT_EQ(listed.size(), count);
+    for (std::size_t i = 0; i < count; ++i)
+        EXPECT_LT(position_of(listed, key(i)), shards * (count - i)) << key(i);
+
+    // The oldest key, once used, comes first in its shard: within the first round.
+    EXPECT_EQ(cache.lookup(key(0)), "v");
+    EXPECT_LT(position_of(cache.keys(count), key(0)), shards);
+}
+
+TEST(TinyLfuCache, KeysListProtectedThenProbationThenWindow) {
+    // Capacity 256 is one shard with a window of 2: of p0..p9, p9 and p8 are
+    // still in the window and the rest were admitted to probation (main had
+    // room). p0 then p1 hit in probation earn protection.
+    strata::TinyLfuCache cache(256);
+    for (std::size_t i = 0; i < 10; ++i) cache.insert("p" + std::to_string(i), "v", std::nullopt);
+    EXPECT_EQ(cache.lookup("p0"), "v");
+    EXPECT_EQ(cache.lookup("p1"), "v");
+    const std::vector<std::string> expected{"p1", "p0", "p7", "p6", "p5", "p4", "p3", "p2", "p9", "p8"};
+    EXPECT_EQ(cache.keys(100), expected);
+    EXPECT_EQ(cache.keys(2), (std::vector<std::string>{"p1", "p0"}));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "strata/core/record.hpp"
 
@@ -55,5 +56,11 @@ constexpr bool check_cache_policy() {
                   "strata::CachePolicy: missing: std::size_t size() const and std::size_t capacity() const");
     return CachePolicy<C>;
 }
+
+// Optional capability (NoCache lacks it): up to n live keys, most valuable first, to re-warm a tier with.
+template <class C>
+concept CacheListsKeys = requires(const C& c, std::size_t n) {
+    { c.keys(n) } -> std::same_as<std::vector<std::string>>;
+};
 
 }  // namespace strata

@@ -18,5 +18,6 @@ public:
 };
 
 static_assert(check_cache_policy<LruCache>());
+static_assert(CacheListsKeys<LruCache>);
 
 }  // namespace strata

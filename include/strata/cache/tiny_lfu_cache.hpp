@@ -20,5 +20,6 @@ public:
 };
 
 static_assert(check_cache_policy<TinyLfuCache>());
+static_assert(CacheListsKeys<TinyLfuCache>);
 
 }  // namespace strata

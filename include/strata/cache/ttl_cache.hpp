@@ -39,5 +39,6 @@ private:
 };
 
 static_assert(check_cache_policy<TtlCache>());
+static_assert(CacheListsKeys<TtlCache>);
 
 }  // namespace strata

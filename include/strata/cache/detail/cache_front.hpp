@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "strata/cache/detail/segmented_table.hpp"  // expiry_or_never
 #include "strata/cache/detail/sharded_cache.hpp"
@@ -12,9 +13,10 @@
 
 namespace strata::detail {
 
-// The public face every sharded cache policy shares: the CachePolicy members,
-// forwarded to ShardedCache<Shard>. A policy derives from it, adds its
-// constructor, and may hide insert() to change how expiry is stored.
+// The public face every sharded cache policy shares: the CachePolicy members
+// and keys() (CacheListsKeys), forwarded to ShardedCache<Shard>. A policy
+// derives from it, adds its constructor, and may hide insert() to change how
+// expiry is stored.
 template <class Shard>
 class CacheFront {
 public:
@@ -30,6 +32,7 @@ public:
     void invalidate(std::string_view key) { core_.invalidate(key); }
     void clear() { core_.clear(); }
 
+    std::vector<std::string> keys(std::size_t limit) const { return core_.keys(limit); }
     std::size_t size() const { return core_.size(); }
     std::size_t capacity() const noexcept { return core_.capacity(); }
     std::uint64_t hits() const noexcept { return core_.hits(); }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstddef>  // size_t
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@ namespace strata::detail {
 class alignas(64) LruShard : public ShardBase<1> {
 public:
     static constexpr std::size_t min_capacity = 64;
+    static constexpr std::array<std::size_t, 1> segment_order{0};
 
     explicit LruShard(std::size_t capacity) : capacity_(capacity) {}
 

@@ -110,6 +110,14 @@ public:
         delete h;
     }
 
+    // Calls `visit` with each entry of `segment`, most recent first, while it returns true.
+    template <class Visit>
+    void walk(std::size_t segment, Visit&& visit) const {
+        const Links& head = heads_[segment];
+        for (const Links* l = head.next; l != &head; l = l->next)
+            if (!visit(static_cast<const Entry&>(*l))) return;
+    }
+
     // The least recent entry of `segment`; the segment must not be empty.
     Handle back(std::size_t segment) noexcept { return static_cast<Handle>(heads_[segment].prev); }
 

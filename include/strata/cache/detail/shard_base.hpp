@@ -1,7 +1,11 @@
 #pragma once
 
-#include <cstddef>  // size_t
+#include <algorithm>  // min
+#include <cstddef>    // size_t
 #include <mutex>
+#include <span>
+#include <string>
+#include <vector>
 
 #include "strata/cache/detail/key_hash.hpp"
 #include "strata/cache/detail/segmented_table.hpp"
@@ -17,6 +21,22 @@ class ShardBase {
 public:
     void invalidate(const HashedKey& key) {
         if (const Handle e = table_.find(key)) table_.erase(e);
+    }
+
+    // Up to `limit` live keys: the segments in `segment_order`, each most
+    // recent first. Only reads: being listed is not a use.
+    std::vector<std::string> keys(std::span<const std::size_t> segment_order, std::size_t limit) const {
+        std::vector<std::string> out;
+        out.reserve(std::min(limit, table_.size()));
+        for (const std::size_t segment : segment_order) {
+            if (out.size() >= limit) break;
+            table_.walk(segment, [&](const typename Table::Entry& e) {
+                if (out.size() >= limit) return false;
+                if (!Table::expired(e)) out.push_back(e.key);
+                return true;
+            });
+        }
+        return out;
     }
 
     void clear() noexcept { table_.clear(); }

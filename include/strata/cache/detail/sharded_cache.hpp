@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>  // move
+#include <vector>
 
 #include "strata/cache/detail/key_hash.hpp"
 #include "strata/cache/detail/shards.hpp"
@@ -21,6 +23,8 @@ namespace strata::detail {
 //   std::optional<std::string> lookup(const HashedKey&);
 //   void insert(const HashedKey&, std::string_view value, Clock::time_point expires_at);
 //   void invalidate(const HashedKey&); void clear(); std::size_t size() const;
+//   static constexpr std::array<std::size_t, N> segment_order;  (most valuable first)
+//   std::vector<std::string> keys(std::span<const std::size_t> segment_order, std::size_t limit) const;
 // each called with the shard's `mutex` held, and counters `hits`, `misses`.
 template <class Shard>
 class ShardedCache {
@@ -69,6 +73,28 @@ public:
             n += s.size();
         });
         return n;
+    }
+
+    // Up to `limit` live keys, each shard's in its own order, the shards
+    // interleaved round-robin so the hot keys of one shard do not crowd out
+    // another's. Each shard is locked only while it is walked, so this is no
+    // snapshot: a key inserted meanwhile may or may not be listed. Each shard
+    // copies up to `limit` keys, at most everything the cache holds.
+    std::vector<std::string> keys(std::size_t limit) const {
+        std::vector<std::vector<std::string>> per_shard;
+        per_shard.reserve(shards_.count());
+        shards_.for_each([&](Shard& s) {
+            std::lock_guard lock(s.mutex);
+            per_shard.push_back(s.keys(Shard::segment_order, limit));
+        });
+        std::vector<std::string> out;
+        for (std::size_t rank = 0; out.size() < limit; ++rank) {
+            const std::size_t before = out.size();
+            for (auto& shard_keys : per_shard)
+                if (rank < shard_keys.size() && out.size() < limit) out.push_back(std::move(shard_keys[rank]));
+            if (out.size() == before) break;
+        }
+        return out;
     }
 
     std::size_t capacity() const noexcept { return capacity_; }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>  // max
+#include <array>
 #include <cstddef>    // size_t
 #include <optional>
 #include <string>
@@ -21,7 +22,15 @@ namespace strata::detail {
 // A one-off scan therefore churns only the window and never displaces the
 // frequently used set.
 class alignas(64) TinyLfuShard : public ShardBase<3> {
+    static constexpr std::size_t window = 0;
+    static constexpr std::size_t probation = 1;
+    static constexpr std::size_t protect = 2;
+
 public:
+    // Most valuable first: hit again in main, then admitted to main, then
+    // still on trial in the window.
+    static constexpr std::array<std::size_t, 3> segment_order{protect, probation, window};
+
     // Below this a 1% window rounds to a single entry and the sketch is tiny.
     static constexpr std::size_t min_capacity = 256;
 
@@ -58,10 +67,6 @@ public:
     }
 
 private:
-    static constexpr std::size_t window = 0;
-    static constexpr std::size_t probation = 1;
-    static constexpr std::size_t protect = 2;
-
     void record(std::size_t hash) noexcept {
         sketch_.increment(hash);
         if (++samples_ >= sample_limit_) {
