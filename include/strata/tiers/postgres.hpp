@@ -38,7 +38,8 @@ struct PostgresOptions {
     // sslmode, password files and the rest pass through. Never reported in
     // errors.
     std::string conninfo = "host=127.0.0.1 port=5432 dbname=postgres";
-    // [A-Za-z_][A-Za-z0-9_]*, at most 48 bytes; created on first use.
+    // [A-Za-z_][A-Za-z0-9_]*, at most 48 bytes; created on first use, and
+    // again by the call after one that found it gone (SQLSTATE 42P01).
     std::string table = "strata_state";
     std::size_t pool_size = 4;
     // Enforced by the server; the client cuts the connection when no reply
@@ -265,8 +266,9 @@ private:
     }
 
     // Runs one statement on a ready connection: the schema exists (first use
-    // migrates it; concurrent first uses serialise on the server's advisory
-    // lock, no client lock is held) and the statements are prepared.
+    // migrates it, and so does the first call after one found the table gone;
+    // concurrent migrations serialise on the server's advisory lock, no client
+    // lock is held) and the statements are prepared.
     template <class F>
     std::invoke_result_t<F&, pqxx::nontransaction&> run(const std::string& op, F&& f) {
         State& s = *state_;
@@ -275,12 +277,22 @@ private:
                 detail::postgres::migrate(*c.pq, s.names, s.options.name);
                 s.schema_ready.store(true, std::memory_order_release);
             }
-            if (!c.prepared) {
-                for (const auto& [id, sql] : s.statements) c.pq->prepare(id, sql);
-                c.prepared = true;
+            try {
+                if (!c.prepared) {
+                    for (const auto& [id, sql] : s.statements) c.pq->prepare(id, sql);
+                    c.prepared = true;
+                }
+                pqxx::nontransaction tx(*c.pq);
+                return f(tx);
+            } catch (const pqxx::sql_error& e) {
+                // 42P01: the table went away behind the tier (dropped, or the
+                // database re-created empty). This call fails, and the next one
+                // migrates again instead of every call failing from now on.
+                // Prepared statements need nothing: the server re-plans them
+                // against the re-created table.
+                if (detail::postgres::sqlstate_of(e) == "42P01") s.schema_ready.store(false, std::memory_order_release);
+                throw;
             }
-            pqxx::nontransaction tx(*c.pq);
-            return f(tx);
         });
     }
 

@@ -175,6 +175,75 @@ TEST(PostgresFailure, AFrozenServerTimesOutInBoundedTime) {
     EXPECT_TRUE(tier.fetch("thawed").has_value());
 }
 
+// The table dropped behind the tier (an operator, or a database re-created
+// empty): the call that finds it gone fails not_found (42P01), the next call
+// re-creates it, and the tier is empty and usable again, on the connections
+// that prepared their statements against the old table too.
+TEST(PostgresFailure, ATableDroppedBehindTheTierIsRecreatedByTheCallAfterTheFailure) {
+    auto o = pgtest::options();
+    PostgresTier tier(o);
+    const auto entries = some_entries(10);
+    tier.store_many(entries);
+    expect_all_there(tier, entries);
+    pqxx::connection admin(o.conninfo);
+    for (const char* first_call : {"fetch", "store"}) {
+        SCOPED_TRACE(first_call);
+        pqxx::nontransaction(admin).exec("DROP TABLE \"" + o.table + "\"");  // its strata_schema row stays
+        try {
+            if (std::string_view(first_call) == "fetch")
+                (void)tier.fetch("k1");
+            else
+                tier.store("k1", make_record("into a dropped table", 100));
+            FAIL() << "a call on a dropped table succeeded";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::not_found) << e.what();
+            EXPECT_NE(std::string(e.what()).find("42P01"), std::string::npos) << e.what();
+        }
+        EXPECT_FALSE(tier.fetch("k1").has_value());
+        EXPECT_TRUE(tier.keys("*").empty());
+        EXPECT_EQ(tier.stats().keys, 0u);
+        tier.store_many(entries);
+        expect_all_there(tier, entries);
+    }
+    pgtest::drop_table(o);
+}
+
+// A database dropped behind the tier is not something the tier can make: every
+// call says not_found, naming the database, until it exists again. Then the
+// call that finds the table missing re-arms the migration and the next works.
+TEST(PostgresFailure, ADroppedDatabaseStaysNotFoundUntilItIsCreatedAgain) {
+    const std::string db = "strata_gone_" + std::to_string(::getpid());
+    pqxx::connection admin(pgtest::shared_conninfo());
+    const auto admin_exec = [&](const std::string& sql) { pqxx::nontransaction(admin).exec(sql); };
+    admin_exec("DROP DATABASE IF EXISTS " + db);
+    admin_exec("CREATE DATABASE " + db);
+    auto o = pgtest::options(pgtest::shared_conninfo() + " dbname=" + db);
+    PostgresTier tier(o);
+    const auto entries = some_entries(10);
+    tier.store_many(entries);
+
+    admin_exec("DROP DATABASE " + db + " WITH (FORCE)");  // ends the tier's sessions
+    for (int call = 0; call < 3; ++call) {
+        try {
+            tier.store("k1", make_record("into a dropped database", 100));
+            FAIL() << "a write into a dropped database succeeded";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::not_found) << e.what();
+            EXPECT_NE(std::string(e.what()).find("database \"" + db + "\" does not exist"), std::string::npos)
+                << e.what();
+        }
+    }
+    EXPECT_FALSE(tier.ping());
+
+    admin_exec("CREATE DATABASE " + db);
+    EXPECT_EQ(testing::failure_of([&] { (void)tier.fetch("k1"); }).first, ErrorKind::not_found);  // 42P01
+    EXPECT_FALSE(tier.fetch("k1").has_value());
+    EXPECT_TRUE(tier.keys("*").empty());
+    tier.store_many(entries);
+    expect_all_there(tier, entries);
+    admin_exec("DROP DATABASE " + db + " WITH (FORCE)");
+}
+
 // SQLSTATEs by what a program can do about them: only authentication,
 // permission and configured limits are refusals; a serialization failure or
 // deadlock is worth running again, not a conflict with a newer version.
