@@ -7,6 +7,11 @@
 #   postgres-server.sh stop STATE_DIR     fast shutdown by PID, then delete everything
 #   postgres-server.sh restart STATE_DIR  fast shutdown by PID and start again (same
 #                                         data, same port)
+#   postgres-server.sh crash STATE_DIR    immediate shutdown (pg_ctl -m immediate: no
+#                                         checkpoint, crash recovery at the next start)
+#   postgres-server.sh wipe STATE_DIR     fast shutdown, the data directory replaced by
+#                                         an empty cluster (same settings), started on
+#                                         the same port: a lost disk restored empty
 #
 # Durability is switched off (fsync, full_page_writes, synchronous_commit): the
 # data is thrown away anyway. As root, the server runs as the `postgres` user.
@@ -15,7 +20,7 @@ set -euo pipefail
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}
 [[ -x "$PG_BIN/pg_ctl" ]] || { echo "postgres-server.sh: no PostgreSQL binaries (set PG_BIN)" >&2; exit 1; }
 
-usage() { echo "usage: $0 start|stop|restart STATE_DIR" >&2; exit 2; }
+usage() { echo "usage: $0 start|stop|restart|crash|wipe STATE_DIR" >&2; exit 2; }
 [[ $# -eq 2 ]] || usage
 cmd=$1
 state=$2
@@ -25,6 +30,21 @@ as_owner() {
 }
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+pg_init() {  # datadir: an empty cluster with this script's settings
+    chmod 700 "$1"
+    [[ $(id -u) -ne 0 ]] || chown postgres: "$1"
+    as_owner "$PG_BIN/initdb" -D "$1" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
+    cat >>"$1/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+fsync = off
+full_page_writes = off
+synchronous_commit = off
+max_connections = 100
+shared_buffers = 128MB
+log_min_messages = warning
+CONF
+}
 
 pg_start() {  # datadir port
     as_owner "$PG_BIN/pg_ctl" -D "$1" -l "$1/server.log" -w -t 30 \
@@ -50,18 +70,7 @@ start)
     mkdir -p "$state"
     datadir=$(mktemp -d /tmp/strata-pg.XXXXXX)
     echo "$datadir" >"$state/datadir"
-    chmod 700 "$datadir"
-    [[ $(id -u) -ne 0 ]] || chown postgres: "$datadir"
-    as_owner "$PG_BIN/initdb" -D "$datadir" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
-    cat >>"$datadir/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
-fsync = off
-full_page_writes = off
-synchronous_commit = off
-max_connections = 100
-shared_buffers = 128MB
-log_min_messages = warning
-CONF
+    pg_init "$datadir"
     # A port that looks free can still be taken before the server binds it.
     for _ in 1 2 3 4 5; do
         port=$(( 20000 + RANDOM % 40000 ))
@@ -85,6 +94,18 @@ stop)
 restart)
     pg_stop
     pg_start "$(cat "$state/datadir")" "$(cat "$state/port")"
+    ;;
+crash)
+    kill -CONT "$(cat "$state/pid")" 2>/dev/null || true  # a test may have left it stopped
+    as_owner "$PG_BIN/pg_ctl" -D "$(cat "$state/datadir")" -m immediate -w -t 30 stop >/dev/null
+    ;;
+wipe)
+    pg_stop
+    datadir=$(cat "$state/datadir")
+    rm -rf "$datadir"
+    mkdir "$datadir"
+    pg_init "$datadir"
+    pg_start "$datadir" "$(cat "$state/port")"
     ;;
 *) usage ;;
 esac

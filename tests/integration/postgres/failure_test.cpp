@@ -67,15 +67,6 @@ private:
     std::vector<pid_t> pids_;
 };
 
-PostgresOptions options_for(const pgtest::PrivateCluster& cluster) {
-    auto o = pgtest::options(cluster.conninfo());
-    o.statement_timeout = 500ms;
-    o.client_grace = 500ms;
-    o.connect_timeout = 2s;  // libpq's minimum
-    o.pool_size = 2;
-    return o;
-}
-
 std::vector<Entry> some_entries(int n) {
     std::vector<Entry> out;
     for (int i = 0; i < n; ++i)
@@ -95,7 +86,7 @@ void expect_all_there(PostgresTier& tier, const std::vector<Entry>& entries) {
 
 TEST(PostgresFailure, RestartIsInvisibleToTheNextCall) {
     pgtest::PrivateCluster cluster;
-    PostgresTier tier(options_for(cluster));
+    PostgresTier tier(pgtest::short_timeouts(cluster.conninfo()));
     const auto entries = some_entries(100);
     tier.store_many(entries);
     // Two pooled connections, both about to be killed by the restart.
@@ -112,7 +103,7 @@ TEST(PostgresFailure, RestartIsInvisibleToTheNextCall) {
 
 TEST(PostgresFailure, ADownServerIsUnavailableThenRecovers) {
     pgtest::PrivateCluster cluster;
-    PostgresTier tier(options_for(cluster));
+    PostgresTier tier(pgtest::short_timeouts(cluster.conninfo()));
     const auto entries = some_entries(10);
     tier.store_many(entries);
 
@@ -140,7 +131,7 @@ TEST(PostgresFailure, ADownServerIsUnavailableThenRecovers) {
 
 TEST(PostgresFailure, AFrozenServerTimesOutInBoundedTime) {
     pgtest::PrivateCluster cluster;
-    PostgresTier tier(options_for(cluster));
+    PostgresTier tier(pgtest::short_timeouts(cluster.conninfo()));
     const auto entries = some_entries(10);
     tier.store_many(entries);
     {

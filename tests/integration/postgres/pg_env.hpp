@@ -13,6 +13,7 @@
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <utility>  // move
 
 #include "strata/tiers/postgres.hpp"
 
@@ -50,6 +51,18 @@ inline PostgresOptions options(std::string conninfo = shared_conninfo()) {
     return o;
 }
 
+// For tests that stop or freeze the server: a call fails within a second
+// (statement_timeout plus the client's grace), a connect within libpq's
+// minimum of 2 s.
+inline PostgresOptions short_timeouts(std::string conninfo) {
+    auto o = options(std::move(conninfo));
+    o.statement_timeout = std::chrono::milliseconds{500};
+    o.client_grace = std::chrono::milliseconds{500};
+    o.connect_timeout = std::chrono::seconds{2};
+    o.pool_size = 2;
+    return o;
+}
+
 // Deletes a test's table and its schema record (the record table may not exist
 // yet when the test never touched the table).
 inline void drop_table(const PostgresOptions& o) {
@@ -69,7 +82,8 @@ inline std::string script() {
 }
 
 // A cluster of its own (initdb + start, ~1.5 s), stopped and deleted on
-// destruction. pid() is the postmaster, for signals.
+// destruction, whatever state a test left it in. pid() is the postmaster,
+// for signals.
 class PrivateCluster {
 public:
     PrivateCluster() {
@@ -86,7 +100,9 @@ public:
 
     const std::string& conninfo() const { return conninfo_; }
     int pid() const { return std::stoi(read_line(dir_ / "pid")); }
-    void restart() { run("restart"); }
+    void restart() { run("restart"); }  // also starts it after crash()
+    void crash() { run("crash"); }      // pg_ctl -m immediate: down until restart()
+    void wipe() { run("wipe"); }        // up again, empty: only the postgres database
 
 private:
     void run(const std::string& cmd) {

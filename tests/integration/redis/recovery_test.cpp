@@ -7,18 +7,15 @@
 #include <gtest/gtest.h>
 #include <signal.h>  // SIGSTOP, SIGCONT
 
-#include <atomic>
 #include <chrono>
 #include <iostream>
-#include <map>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>  // declval
-#include <vector>
 
 #include "common/eventually.hpp"
 #include "common/failure.hpp"
+#include "common/recovery_load.hpp"
 #include "common/temp_dir.hpp"
 #include "integration/redis/support.hpp"
 #include "strata/strata.hpp"
@@ -28,6 +25,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using strata::testing::eventually;
+using strata::testing::ms;
 using strata::testing::TempDir;
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
@@ -40,56 +38,9 @@ auto make_manager(const strata::RedisOptions& o, const TempDir& dir) {
 }
 using Manager = decltype(make_manager(std::declval<strata::RedisOptions>(), std::declval<const TempDir&>()));
 
-long long ms(std::chrono::steady_clock::duration d) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-}
+using Writer = strata::testing::AcknowledgedWriter<Manager>;
 
-// Writes through the manager until stopped (at most 100,000 keys), keeping
-// every write that was acknowledged. Stops and joins however the test ends.
-class Writer {
-public:
-    explicit Writer(Manager& mgr) : mgr_(mgr), thread_([this] { run(); }) {}
-    Writer(const Writer&) = delete;
-    Writer& operator=(const Writer&) = delete;
-    ~Writer() { stop(); }
-
-    void stop() {
-        stopping_ = true;
-        if (thread_.joinable()) thread_.join();
-    }
-    std::map<std::string, std::string> acknowledged() {
-        std::lock_guard lock(m_);
-        return acknowledged_;
-    }
-    int refused() const { return refused_; }
-
-private:
-    void run() {
-        for (int i = 0; !stopping_ && i < 100'000; ++i) {
-            const std::string key = "order:" + std::to_string(i), value = "v" + std::to_string(i);
-            try {
-                mgr_.set(key, value);
-                std::lock_guard lock(m_);
-                acknowledged_[key] = value;
-            } catch (const strata::Error&) {
-                ++refused_;
-            }
-            std::this_thread::sleep_for(2ms);
-        }
-    }
-
-    Manager& mgr_;
-    std::mutex m_;
-    std::map<std::string, std::string> acknowledged_;
-    std::atomic<int> refused_{0};
-    std::atomic<bool> stopping_{false};
-    std::thread thread_;
-};
-
-bool redis_up(const strata::RecoveryOrchestrator<Manager>& rec) {
-    const auto r = rec.last_report();
-    return r.round > 0 && r.tiers[0].up;
-}
+bool redis_up(const strata::RecoveryOrchestrator<Manager>& rec) { return strata::testing::tier_up(rec, 0); }
 
 TEST(RedisRecovery, KillIsDetectedAndTheTierRecoversWithEveryAcknowledgedWriteReadable) {
     rt::Server server;
