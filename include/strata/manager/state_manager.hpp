@@ -2,6 +2,7 @@
 
 #include <algorithm>  // sort, unique, max, min
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <functional>  // equal_to
 #include <ranges>      // input_range
@@ -39,6 +40,7 @@
 #include "strata/manager/detail/write_marks.hpp"
 #include "strata/manager/health.hpp"
 #include "strata/manager/options.hpp"
+#include "strata/manager/tier_repair.hpp"
 #include "strata/promotion/promotion_policy.hpp"
 
 namespace strata {
@@ -69,9 +71,11 @@ public:
         : options_(options),
           cache_(std::move(cache)),
           promotion_(std::move(promotion)),
-          tiers_(std::move(tiers)...),
+          tiers_(versions_, std::move(tiers)...),
           stripes_(options.lock_stripes),
-          marks_(options.write_mark_slots) {}
+          marks_(options.write_mark_slots) {
+        load_stale_marks();
+    }
 
     StateManager(const StateManager&) = delete;
     StateManager& operator=(const StateManager&) = delete;
@@ -257,6 +261,109 @@ public:
         return removed;
     }
 
+    // ---- a tier that comes back ------------------------------------------
+
+    // Reads pass over the tier (as does keys(), and tools see its copies as
+    // stale) until reconcile() succeeds; writes still reach it. For a tier
+    // whose copies may be older than they look: one that was away, or
+    // restarted with old data. std::invalid_argument unless a durable tier
+    // below answers for it (a non-durable tier with write_through on).
+    void quarantine(std::size_t tier) {
+        check_coverable(tier, "quarantine");
+        tiers_.quarantine(tier);
+    }
+
+    bool quarantined(std::size_t tier) const { return tier < tier_count && tiers_.quarantined(tier); }
+
+    // Makes the tier fit to serve again and lifts its quarantine: every copy
+    // it holds is compared, a batch of keys at a time (writes of those keys
+    // wait), with the newest copy in the tiers below, and goes when it is
+    // older, corrupt, expired, or gone below (durable tiers are the truth).
+    // Reads pass over the tier meanwhile. Marks kept by an earlier process
+    // are read first if they could not be at construction. Throws, leaving
+    // the tier quarantined, when a tier it needs fails.
+    ReconcileReport reconcile(std::size_t tier) {
+        check_coverable(tier, "reconcile");
+        tiers_.quarantine(tier);
+        if (!marks_loaded_.load()) {
+            tiers_.load_marks(options_.write_through);
+            marks_loaded_ = true;
+        }
+        auto keys = tiers_.list(tier);
+        for (auto& k : tiers_.stale_keys(tier)) keys.push_back(std::move(k));
+        std::sort(keys.begin(), keys.end());
+        keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+        ReconcileReport report{.examined = keys.size()};
+        for_batches(keys, [&](std::span<const std::string> batch) {
+            std::shared_lock gate(write_gate_);
+            typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(batch));
+            const detail::Journaled noted(journals_, batch);
+            const detail::WriteMarks::Writing writing(marks_, batch);
+            report.erased += tiers_.reconcile(tier, batch, options_.write_through);
+        });
+        tiers_.release(tier);
+        return report;
+    }
+
+    // Copies the newest copy of each key into the tier where only colder
+    // tiers hold it (re-warming a tier that came back empty), in batches;
+    // returns how many were copied. Keys whose newest copy is in doubt, or
+    // absent, are passed over.
+    std::size_t warm(std::size_t tier, std::span<const std::string> keys) {
+        if (tier >= tier_count) throw std::invalid_argument("strata: warm: tier index out of range");
+        for (const auto& k : keys) validate_key(k);
+        std::size_t copied = 0;
+        for_batches(keys, [&](std::span<const std::string> batch) {
+            std::vector<std::size_t> all(batch.size());
+            for (std::size_t j = 0; j < all.size(); ++j) all[j] = j;
+            std::shared_lock gate(write_gate_);
+            typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(batch));
+            auto found = tiers_.search(batch, all, options_.write_through);
+            std::vector<Entry> entries;
+            for (std::size_t j = 0; j < batch.size(); ++j)
+                if (found[j].record && !found[j].doubt && found[j].tier > tier)
+                    entries.push_back({batch[j], std::move(*found[j].record)});
+            std::optional<Error> failed;
+            if (!entries.empty() && !tiers_.store(tier, entries, failed)) throw *failed;
+            tiers_.counters(tier).promotions.fetch_add(entries.size(), std::memory_order_relaxed);
+            copied += entries.size();
+        });
+        return copied;
+    }
+
+    // Reads every copy in every tier, `batch` keys at a time, and repairs
+    // each corrupt one from the newest valid copy (or erases it where the key
+    // is gone); copies no valid one can be proven as new for are listed and
+    // left. Writes of a batch's corrupt keys wait while they are repaired.
+    // Throws what a failing tier throws.
+    ScrubReport scrub(std::size_t batch = demote_batch) {
+        if (batch == 0) throw std::invalid_argument("strata: scrub: batch must be > 0");
+        ScrubReport report;
+        for (std::size_t i = 0; i < tier_count; ++i) {
+            const auto keys = tiers_.list(i);
+            report.examined += keys.size();
+            for (std::size_t from = 0; from < keys.size(); from += batch) {
+                const std::span<const std::string> part(keys.data() + from, std::min(batch, keys.size() - from));
+                const auto copies = tiers_.peek(i, part);
+                std::vector<std::string> corrupt;
+                for (std::size_t j = 0; j < part.size(); ++j)
+                    if (copies[j] && !copies[j]->intact()) corrupt.push_back(part[j]);
+                if (corrupt.empty()) continue;
+                tiers_.counters(i).corrupt.fetch_add(corrupt.size(), std::memory_order_relaxed);
+                std::shared_lock gate(write_gate_);
+                typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(corrupt));
+                const detail::Journaled noted(journals_, corrupt);
+                const detail::WriteMarks::Writing writing(marks_, corrupt);
+                for (auto& k : corrupt) cache_.invalidate(k);
+                const auto lost = tiers_.repair(i, corrupt, options_.write_through);
+                report.corrupt += corrupt.size();
+                report.repaired += corrupt.size() - lost.size();
+                for (const auto& k : lost) report.lost.push_back({tiers_.name_of(i), k});
+            }
+        }
+        return report;
+    }
+
     // ---- direct access -------------------------------------------------
 
     template <class Selector>
@@ -354,6 +461,32 @@ private:
     using bundle = detail::TierBundle<Ts...>;
     static constexpr int read_attempts = 3;
     static constexpr std::size_t demote_batch = 1000;
+
+    template <class F>
+    static void for_batches(std::span<const std::string> keys, F&& f) {
+        for (std::size_t from = 0; from < keys.size(); from += demote_batch)
+            f(keys.subspan(from, std::min(demote_batch, keys.size() - from)));
+    }
+
+    void check_coverable(std::size_t tier, const char* op) const {
+        if (tier >= tier_count || !bundle::coverable(tier, options_.write_through))
+            throw std::invalid_argument(std::string("strata: ") + op + ": tier " + std::to_string(tier) +
+                                        " is not a non-durable tier with a durable tier below it (and "
+                                        "write_through on) to answer for it");
+    }
+
+    // Marks an earlier process kept. When the tier holding them fails, every
+    // tier they could be for is quarantined until reconcile(): its copies
+    // may be ones this process must not serve.
+    void load_stale_marks() {
+        try {
+            tiers_.load_marks(options_.write_through);
+            marks_loaded_ = true;
+        } catch (const Error&) {
+            for (std::size_t i = 0; i < tier_count; ++i)
+                if (bundle::coverable(i, options_.write_through)) tiers_.quarantine(i);
+        }
+    }
     static constexpr std::chrono::milliseconds max_ttl = std::chrono::hours{24 * 36525};  // 100 years
 
     template <class W>
@@ -576,10 +709,11 @@ private:
     Options options_;
     C cache_;
     P promotion_;
+    VersionClock versions_;  // before tiers_, which keep stale marks with its versions
     bundle tiers_;
     detail::KeyStripes stripes_;
     detail::WriteMarks marks_;
-    VersionClock versions_;
+    std::atomic<bool> marks_loaded_{false};
     detail::WriteGate write_gate_;
     detail::WriteJournals journals_;
 };

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <functional>  // equal_to
 #include <unordered_set>
+#include <vector>
 
 #include "strata/core/detail/string_hash.hpp"
 
@@ -26,18 +27,27 @@ public:
         return keys_.find(key) != keys_.end();
     }
 
-    void add(std::string_view key) {
+    // Both return whether the set changed: only a change is made durable.
+    bool add(std::string_view key) {
         std::lock_guard lock(mutex_);
-        if (keys_.emplace(key).second) count_.fetch_add(1, std::memory_order_release);
+        if (!keys_.emplace(key).second) return false;
+        count_.fetch_add(1, std::memory_order_release);
+        return true;
     }
 
-    void remove(std::string_view key) {
-        if (empty()) return;
+    bool remove(std::string_view key) {
+        if (empty()) return false;
         std::lock_guard lock(mutex_);
         auto it = keys_.find(key);
-        if (it == keys_.end()) return;
+        if (it == keys_.end()) return false;
         keys_.erase(it);
         count_.fetch_sub(1, std::memory_order_release);
+        return true;
+    }
+
+    std::vector<std::string> list() const {
+        std::lock_guard lock(mutex_);
+        return {keys_.begin(), keys_.end()};
     }
 
     std::size_t size() const noexcept { return count_.load(std::memory_order_acquire); }

@@ -1,10 +1,14 @@
 #pragma once
 
+#include <algorithm>  // min, move
 #include <array>
 #include <atomic>
 #include <bit>  // countr_zero
 #include <cstddef>  // size_t
 #include <cstdint>  // uint64_t
+#include <iterator>  // back_inserter
+#include <mutex>
+#include <numeric>  // iota
 #include <optional>
 #include <span>
 #include <string>
@@ -13,26 +17,42 @@
 #include <utility>  // index_sequence
 #include <vector>
 
+#include "strata/core/capabilities.hpp"
 #include "strata/core/error.hpp"
+#include "strata/core/key.hpp"
 #include "strata/core/tier.hpp"
 #include "strata/core/tier_set.hpp"
+#include "strata/core/version_clock.hpp"
 #include "strata/manager/detail/lookup.hpp"
 #include "strata/manager/detail/stale_keys.hpp"
+#include "strata/manager/detail/stale_marks.hpp"
 #include "strata/manager/health.hpp"
 
 namespace strata::detail {
 
-// The manager's tiers with what it tracks per tier (failures, stale keys),
-// and the tier-level halves of its reads and writes. Callers hold the key
-// stripes; this class knows nothing of caches or promotion.
+// The manager's tiers with what it tracks per tier (failures, stale keys,
+// quarantine), and the tier-level halves of its reads and writes. Callers
+// hold the key stripes; this class knows nothing of caches or promotion.
+//
+// Stale marks outlive the process: each one is also a record in the first
+// durable tier (detail/stale_marks.hpp), written when a tier is marked and
+// erased when the mark is cleared, so a Redis that comes back with old
+// copies after the process restarted still never serves them.
 template <Tier... Ts>
 class TierBundle {
 public:
     static constexpr std::size_t count = sizeof...(Ts);
     static constexpr std::array<bool, count> durable{Ts::durable...};
     static constexpr bool has_durable = (Ts::durable || ...);
+    static constexpr std::optional<std::size_t> mark_home = [] {
+        for (std::size_t i = 0; i < count; ++i)
+            if (durable[i]) return std::optional<std::size_t>(i);
+        return std::optional<std::size_t>();
+    }();
+    // Whether any tier's marks are kept: the home tier keeps none of its own.
+    static constexpr bool keeps_marks = mark_home && count > 1;
 
-    explicit TierBundle(Ts&&... tiers) : tiers_(std::move(tiers)...) {}
+    TierBundle(VersionClock& versions, Ts&&... tiers) : versions_(versions), tiers_(std::move(tiers)...) {}
 
     template <std::size_t I>
     auto& get() noexcept {
@@ -71,6 +91,12 @@ public:
     // write when a durable tier exists.
     static constexpr bool answers_for_absence(std::size_t i) { return durable[i] || !has_durable; }
 
+    // Whether reads may pass over tier i while it is quarantined: every write
+    // into it also reached a durable tier below, which answers for it.
+    static constexpr bool coverable(std::size_t i, bool write_through) {
+        return write_through && write_through_of(i).has_value();
+    }
+
     // The durable tier a write into `target` also goes to, if any.
     static constexpr std::optional<std::size_t> write_through_of(std::size_t target) {
         if (durable[target]) return std::nullopt;
@@ -100,6 +126,7 @@ public:
         std::vector<Lookup> found(at.size());
         const auto now = Clock::now();
         for_each([&](auto& tier, std::size_t i) {
+            if (quarantined(i)) return;  // only coverable tiers are: a colder one answers
             std::vector<std::size_t> ask;
             for (std::size_t j = 0; j < at.size(); ++j) {
                 if (found[j].settled) continue;
@@ -204,7 +231,7 @@ public:
             throw *failed;
         }
         for (std::size_t i = commit; i-- > target;)
-            if (!store(i, entries, ignored)) mark_stale(i, entries);
+            if (!store(i, entries, ignored)) mark_stale(i, keys);
         for (std::size_t i = 0; i < target; ++i) erase(i, keys, ignored);
         for (std::size_t i = commit + 1; i < count && !expiring.empty(); ++i) erase(i, expiring, ignored);
     }
@@ -224,9 +251,9 @@ public:
         std::size_t n = 0;
         visit(i, [&](auto& tier) {
             if (attempt(i, failed, [&] { n = tier.erase_many(keys); }))
-                for (const auto& k : keys) stale_[i].remove(k);
+                clear_stale(i, keys);
             else
-                for (const auto& k : keys) stale_[i].add(k);
+                mark_stale(i, keys);
         });
         return n;
     }
@@ -235,16 +262,145 @@ public:
         bool ok = false;
         visit(i, [&](auto& tier) {
             ok = attempt(i, failed, [&] { tier.store_many(entries); });
-            if (ok)
-                for (const auto& e : entries) stale_[i].remove(e.key);
+            if (ok) clear_stale(i, entries);
         });
         return ok;
     }
 
-    bool is_stale(std::size_t i, std::string_view key) const { return stale_[i].contains(key); }
+    // A quarantined tier's copies are all in doubt, as if every key were stale.
+    bool is_stale(std::size_t i, std::string_view key) const { return quarantined(i) || stale_[i].contains(key); }
 
-    void clear_stale(std::size_t i, std::span<const std::string> keys) {
-        for (const auto& k : keys) stale_[i].remove(k);
+    template <class Keys>
+    void clear_stale(std::size_t i, const Keys& keys) {
+        if (stale_[i].empty()) return;
+        std::vector<std::string> cleared;
+        for (const auto& k : keys)
+            if (stale_[i].remove(key_of(k))) cleared.emplace_back(key_of(k));
+        if (cleared.empty() || !keeps_marks || i == *mark_home) return;
+        std::vector<std::string> names;
+        for (const auto& k : cleared) names.push_back(stale_mark_key(i, k));
+        std::optional<Error> ignored;  // a mark left behind only makes a later process skip a good copy
+        visit(*mark_home, [&](auto& home) { attempt(*mark_home, ignored, [&] { home.erase_many(names); }); });
+    }
+
+    std::vector<std::string> stale_keys(std::size_t i) const { return stale_[i].list(); }
+
+    // Reads pass over tier i until release(i); callers check coverable(i).
+    void quarantine(std::size_t i) noexcept { quarantined_.fetch_or(bit(i), std::memory_order_acq_rel); }
+    void release(std::size_t i) noexcept { quarantined_.fetch_and(~bit(i), std::memory_order_acq_rel); }
+    bool quarantined(std::size_t i) const noexcept { return quarantined_.load(std::memory_order_acquire) >> i & 1; }
+
+    // Takes in the marks an earlier process kept; throws what the home tier
+    // throws. A mark that fails its checksum names no key any more, so its
+    // tier is quarantined whole when reads can pass over it.
+    void load_marks(bool write_through) {
+        if constexpr (keeps_marks) {
+            visit(*mark_home, [&](auto& home) {
+                const auto names = home.keys(stale_mark_pattern());
+                for (std::size_t from = 0; from < names.size(); from += mark_batch) {
+                    const std::span<const std::string> batch(names.data() + from,
+                                                             std::min(mark_batch, names.size() - from));
+                    const auto records = home.fetch_many(batch);
+                    for (std::size_t n = 0; n < batch.size(); ++n) {
+                        const auto t = stale_mark_tier(batch[n]);
+                        if (!t || *t >= count || *t == *mark_home || !records.at(n)) continue;
+                        if (!records[n]->intact()) {
+                            counters_[*mark_home].corrupt.fetch_add(1, std::memory_order_relaxed);
+                            if (coverable(*t, write_through)) quarantine(*t);
+                            continue;
+                        }
+                        versions_.observe(records[n]->version);
+                        stale_[*t].add(records[n]->value);
+                    }
+                }
+            });
+        }
+    }
+
+    // Every key tier i lists, strata's own left out; throws what it throws.
+    std::vector<std::string> list(std::size_t i) {
+        std::vector<std::string> keys;
+        std::optional<Error> failed;
+        visit(i, [&](auto& tier) { attempt(i, failed, [&] { keys = tier.keys("*"); }); });
+        if (failed) throw *failed;
+        erase_reserved_keys(keys);
+        return keys;
+    }
+
+    // Tier i's copies of `keys`, read without counting as an access where the
+    // tier can (a scrub must not make everything look recently used).
+    std::vector<std::optional<Record>> peek(std::size_t i, std::span<const std::string> keys) {
+        std::vector<std::optional<Record>> got;
+        std::optional<Error> failed;
+        visit(i, [&](auto& tier) {
+            attempt(i, failed, [&] {
+                if constexpr (HasPeekMany<std::remove_cvref_t<decltype(tier)>>)
+                    got = tier.peek_many(keys);
+                else
+                    got = tier.fetch_many(keys);
+            });
+        });
+        if (failed) throw *failed;
+        if (got.size() != keys.size())
+            throw Error(ErrorKind::invalid, name_of(i), "peek_many", "returned the wrong number of results");
+        return got;
+    }
+
+    // Repairs tier i's corrupt copies of `keys` from the newest valid copy,
+    // wherever it is (a hotter tier holds the newest; a colder one only
+    // where it answers for tier i), or erases them where the key is gone
+    // or expired. Returns the keys no valid copy can be proven as new for:
+    // their copies stay, and reads of them fail with Error{corrupt}.
+    std::vector<std::string> repair(std::size_t i, std::span<const std::string> keys, bool write_through) {
+        std::vector<std::size_t> all(keys.size());
+        std::iota(all.begin(), all.end(), std::size_t{0});
+        auto found = search(keys, all, write_through);
+        std::vector<Entry> fixed;
+        std::vector<std::string> gone, lost;
+        for (std::size_t j = 0; j < keys.size(); ++j) {
+            auto& l = found[j];
+            if (l.doubt || (!l.record && !l.settled))
+                lost.push_back(keys[j]);
+            else if (!l.record)
+                gone.push_back(keys[j]);
+            else if (l.tier != i)  // the copy here was rewritten meanwhile otherwise
+                fixed.push_back({keys[j], std::move(*l.record)});
+        }
+        std::optional<Error> failed;
+        if (!fixed.empty() && store(i, fixed, failed)) counters_[i].repairs.fetch_add(fixed.size(), std::memory_order_relaxed);
+        if (!gone.empty()) erase(i, gone, failed);
+        if (failed) throw *failed;
+        return lost;
+    }
+
+    // Reconciles quarantined tier i for `keys`: its copy of a key goes when
+    // it is corrupt or expired, or older than the newest copy elsewhere, or
+    // when no other tier holds the key (the durable tiers are the truth:
+    // erased while the tier was away). A copy as new as the newest, or newer
+    // (a durable tier that fell behind), stays and its mark is cleared.
+    // Throws, changing nothing, when the newest copy elsewhere is in doubt.
+    // Returns how many copies went.
+    std::size_t reconcile(std::size_t i, std::span<const std::string> keys, bool write_through) {
+        std::vector<std::size_t> all(keys.size());
+        std::iota(all.begin(), all.end(), std::size_t{0});
+        const auto newest = search(keys, all, write_through);
+        throw_if_lost(keys, all, newest);
+        std::vector<std::optional<Record>> held;
+        std::optional<Error> failed;
+        visit(i, [&](auto& tier) { attempt(i, failed, [&] { held = tier.fetch_many(keys); }); });
+        if (failed) throw *failed;
+        const auto now = Clock::now();
+        std::vector<std::string> gone, kept;
+        for (std::size_t j = 0; j < keys.size(); ++j) {
+            const auto& h = held.at(j);
+            const auto& n = newest[j].record;
+            const bool goes = h && (!h->intact() || h->expired(now) || !n || h->version < n->version);
+            (goes ? gone : kept).push_back(keys[j]);
+        }
+        if (!gone.empty()) erase(i, gone, failed);
+        if (failed) throw *failed;
+        clear_stale(i, kept);
+        return gone.size();
     }
 
     detail::TierCounters& counters(std::size_t i) noexcept { return counters_[i]; }
@@ -299,13 +455,36 @@ private:
         });
     }
 
-    void mark_stale(std::size_t i, std::span<const Entry> entries) {
-        for (const auto& e : entries) stale_[i].add(e.key);
+    static std::string_view key_of(const std::string& k) noexcept { return k; }
+    static std::string_view key_of(const Entry& e) noexcept { return e.key; }
+
+    // Marks keys stale in tier i and keeps the new marks in the home tier.
+    // Marks the home tier could not take wait in unsaved_marks_ for the next
+    // mark: a write that left one is acknowledged all the same (this process
+    // skips the copy), and only a restart before a later save loses it.
+    void mark_stale(std::size_t i, std::span<const std::string> keys) {
+        std::vector<Entry> marks;
+        for (const auto& k : keys)
+            if (stale_[i].add(k) && keeps_marks && i != *mark_home)
+                marks.push_back({stale_mark_key(i, k), make_record(k, versions_.next())});
+        if (marks.empty()) return;
+        std::lock_guard lock(unsaved_mutex_);
+        std::move(unsaved_marks_.begin(), unsaved_marks_.end(), std::back_inserter(marks));
+        unsaved_marks_.clear();
+        std::optional<Error> failed;
+        visit(*mark_home, [&](auto& home) { attempt(*mark_home, failed, [&] { home.store_many(marks); }); });
+        if (failed) unsaved_marks_ = std::move(marks);
     }
 
+    static constexpr std::size_t mark_batch = 1000;
+
+    VersionClock& versions_;
     std::tuple<Ts...> tiers_;
     std::array<TierCounters, count> counters_;
     std::array<StaleKeys, count> stale_;
+    std::atomic<std::uint64_t> quarantined_{0};
+    std::mutex unsaved_mutex_;
+    std::vector<Entry> unsaved_marks_;
 };
 
 }  // namespace strata::detail
