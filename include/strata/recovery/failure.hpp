@@ -53,6 +53,10 @@ struct FailureEvent {
     std::string tier{};  // the tier's name, when the failure is one tier's
     std::optional<std::size_t> tier_index{};  // its position in the manager, hottest first
     std::string detail{};
+    // For tier_down: the tier answered without what the last good probe left
+    // in it (restarted from older data, or replaced), so its copies cannot be
+    // trusted as they stand: a hot tier is reconciled, a durable one restored.
+    bool tier_reset = false;
     // When the failure was seen; report() fills in the orchestrator's clock
     // when left at the epoch.
     Clock::time_point detected_at{};

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "strata/core/record.hpp"  // Clock
+#include "strata/recovery/detail/resident_bytes.hpp"
 #include "strata/recovery/incident.hpp"
 
 namespace strata {
@@ -36,6 +37,18 @@ struct RecoveryOptions {
     // in Incident::escalation_error.
     std::function<void(const Incident&, const std::filesystem::path& checklist)> on_escalation{};
 
+    // Memory pressure: over this many bytes (0: not watched), checked every
+    // round, the built-in handler drops the cache and demotes keys idle for
+    // demote_idle_after from the hot tiers to the first durable one.
+    std::size_t memory_limit = 0;
+    std::chrono::milliseconds demote_idle_after{std::chrono::minutes{10}};
+    // What the process uses, in bytes; the resident set from /proc by default.
+    std::function<std::size_t()> memory_usage = [] { return detail::recovery::resident_bytes(); };
+
+    // A hot tier that came back is re-warmed with up to this many of the
+    // cache's keys, most used first (caches that list their keys).
+    std::size_t rewarm_keys = 10000;
+
     // Detection, attempt and recovery times (so RTOs), and the RTO target of
     // a tier still down, read this clock; deadlines, timeouts and backoff
     // are real time.
@@ -60,6 +73,7 @@ inline void validate(const RecoveryOptions& o) {
     if (o.failure_threshold == 0) throw std::invalid_argument("strata: RecoveryOptions::failure_threshold must be > 0");
     if (o.max_attempts == 0) throw std::invalid_argument("strata: RecoveryOptions::max_attempts must be > 0");
     if (!o.clock) throw std::invalid_argument("strata: RecoveryOptions::clock is empty");
+    if (!o.memory_usage) throw std::invalid_argument("strata: RecoveryOptions::memory_usage is empty");
 }
 
 }  // namespace detail::recovery

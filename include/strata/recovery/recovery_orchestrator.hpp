@@ -5,7 +5,9 @@
 #include <concepts>  // convertible_to
 #include <cstddef>   // size_t
 #include <future>
+#include <memory>  // shared_ptr
 #include <mutex>
+#include <optional>
 #include <stdexcept>  // invalid_argument, logic_error
 #include <string>
 #include <thread>
@@ -15,10 +17,13 @@
 
 #include "strata/core/tier_set.hpp"
 #include "strata/manager/health.hpp"
+#include "strata/manager/tier_repair.hpp"
+#include "strata/recovery/detail/builtin_handlers.hpp"
 #include "strata/recovery/detail/checklist.hpp"  // duration_text
 #include "strata/recovery/detail/handler_runner.hpp"
 #include "strata/recovery/detail/incident_ledger.hpp"
 #include "strata/recovery/detail/probe_round.hpp"
+#include "strata/recovery/detail/restore_sources.hpp"
 #include "strata/recovery/failure.hpp"
 #include "strata/recovery/health_report.hpp"
 #include "strata/recovery/incident.hpp"
@@ -113,7 +118,9 @@ public:
           options_((detail::recovery::validate(options), std::move(options))),
           ledger_(options_, tier_count),
           probes_(manager.tiers(), options_.probe_deadline),
-          runner_(options_, ledger_) {}
+          runner_(options_, ledger_) {
+        if constexpr (repairable) register_builtins();
+    }
 
     RecoveryOrchestrator(const RecoveryOrchestrator&) = delete;
     RecoveryOrchestrator& operator=(const RecoveryOrchestrator&) = delete;
@@ -137,6 +144,29 @@ public:
     void on(FailureType type, FailureHandler handler) {
         if (!handler) throw std::invalid_argument("strata: RecoveryOrchestrator::on: the handler is empty");
         ledger_.set_handler(type, std::move(handler));
+    }
+
+    // Where a durable tier that came back without what it held is restored
+    // from: a Checkpointer or a BackupManager, which must outlive the
+    // orchestrator. The newest verified point over every source is used.
+    template <RestoreSource S>
+    void use(S& source) {
+        sources_->add(source);
+    }
+
+    // Reads every copy in every tier in batches and repairs the corrupt ones
+    // from valid copies (StateManager::scrub). Corruption found opens a
+    // data_corruption incident, whose built-in handler scrubs again and
+    // escalates, listing them, while copies cannot be saved.
+    ScrubReport scrub()
+        requires detail::recovery::RepairableManager<M>
+    {
+        auto found = mgr_.scrub();
+        if (found.corrupt > 0) {
+            std::lock_guard lock(watch_mutex_);
+            corruption_incident_ = report(scrub_event(found));
+        }
+        return found;
     }
 
     // Opens an incident for `event` and queues its handler; returns at once.
@@ -206,19 +236,89 @@ private:
         }
     }
 
+    static constexpr bool repairable = detail::recovery::RepairableManager<M>;
+    using Builtins = std::conditional_t<repairable, detail::recovery::BuiltinHandlers<M>, int>;
+
+    // The built-in handlers, as if registered with on(type, ...): a user's
+    // own replaces them.
+    void register_builtins() {
+        builtins_ = std::make_shared<Builtins>(mgr_, options_, sources_);
+        auto bind = [b = builtins_](bool (Builtins::*handler)(const FailureEvent&)) {
+            return [b, handler](const FailureEvent& e) { return ((*b).*handler)(e); };
+        };
+        ledger_.set_handler(FailureType::tier_down, bind(&Builtins::tier_returned));
+        ledger_.set_handler(FailureType::data_corruption, bind(&Builtins::corruption));
+        ledger_.set_handler(FailureType::memory_pressure, bind(&Builtins::memory_pressure));
+        ledger_.set_handler(FailureType::disk_full, bind(&Builtins::disk_full));
+    }
+
+    static FailureEvent scrub_event(const ScrubReport& found) {
+        return FailureEvent{.type = FailureType::data_corruption,
+                            .name = {},
+                            .tier = {},
+                            .tier_index = std::nullopt,
+                            .detail = std::to_string(found.corrupt) + " corrupt copies found by a scrub, " +
+                                      std::to_string(found.repaired) + " repaired, " +
+                                      std::to_string(found.lost.size()) + " without a valid copy"};
+    }
+
+    // Failures a round shows besides the tiers' own: the process over its
+    // memory limit, or reads that met corrupt copies since the last round.
+    // One incident of each at a time.
+    void watch(const std::vector<TierHealth>& tiers) {
+        std::uint64_t corrupt = 0;
+        for (const auto& t : tiers) corrupt += t.corrupt;
+        std::lock_guard lock(watch_mutex_);
+        const auto open = [](std::optional<std::shared_future<Incident>>& f) {
+            if (f && f->wait_for(std::chrono::seconds{0}) == std::future_status::ready) f.reset();
+            return f.has_value();
+        };
+        // A scrub's own finds are not new: until the round after its
+        // incident ended, what the counters add is its.
+        const bool scrubbing = corruption_incident_.has_value();
+        open(corruption_incident_);
+        if (scrubbing || corrupt <= seen_corrupt_) {
+            seen_corrupt_ = corrupt;
+        } else {
+            seen_corrupt_ = corrupt;
+            corruption_incident_ = report({.type = FailureType::data_corruption,
+                                           .name = {},
+                                           .tier = {},
+                                           .tier_index = std::nullopt,
+                                           .detail = "reads met corrupt copies since the last probe round"});
+        }
+        if (options_.memory_limit && !open(memory_incident_)) {
+            const auto used = options_.memory_usage();
+            if (used > options_.memory_limit)
+                memory_incident_ = report({.type = FailureType::memory_pressure,
+                                           .name = {},
+                                           .tier = {},
+                                           .tier_index = std::nullopt,
+                                           .detail = "the process uses " + std::to_string(used) +
+                                                     " bytes, over the limit of " +
+                                                     std::to_string(options_.memory_limit)});
+        }
+    }
+
     // Records a round and acts on what changed, outside the ledger's lock:
-    // handlers queued, tiers past their RTO target escalated.
+    // tiers that went down or came back reset quarantined (reads pass over
+    // a hot tier until it is reconciled), handlers queued, tiers past their
+    // RTO target escalated.
     HealthReport apply(const typename Probes::Round& round) {
         const auto health = mgr_.health();
         std::vector<TierHealth> tiers;
         tiers.reserve(tier_count);
         for (std::size_t i = 0; i < tier_count; ++i) tiers.push_back(health[i]);
         auto effects = ledger_.record_round(round.outcomes, tiers, round.number);
+        if constexpr (repairable)
+            for (const auto i : effects.suspect)
+                if (builtins_->coverable(i)) mgr_.quarantine(i);
         for (auto& id : effects.to_handle) runner_.enqueue(std::move(id));
         for (const auto& id : effects.to_escalate)
             ledger_.escalate(id, "the tier was still down when the RTO target of " +
                                      detail::recovery::duration_text(options_.rto_target) +
                                      " had passed since detection");
+        if constexpr (repairable) watch(tiers);
         return std::move(effects.report);
     }
 
@@ -233,9 +333,16 @@ private:
 
     M& mgr_;
     const RecoveryOptions options_;
+    const std::shared_ptr<detail::recovery::RestoreSources> sources_ =
+        std::make_shared<detail::recovery::RestoreSources>();
+    std::shared_ptr<Builtins> builtins_;
     detail::recovery::IncidentLedger ledger_;  // before the threads that use it, so it ends after them
     Probes probes_;
     detail::recovery::HandlerRunner runner_;
+
+    std::mutex watch_mutex_;  // the two incidents watch() keeps one of, and what reads had met
+    std::optional<std::shared_future<Incident>> corruption_incident_, memory_incident_;
+    std::uint64_t seen_corrupt_ = 0;
 
     std::mutex control_mutex_;  // start and stop
     std::thread loop_;

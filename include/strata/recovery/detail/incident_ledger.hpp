@@ -51,6 +51,7 @@ public:
         HealthReport report;
         std::vector<std::string> to_handle;    // incidents whose handlers run now
         std::vector<std::string> to_escalate;  // tiers still down at the RTO target
+        std::vector<std::size_t> suspect;      // tiers that went down or came back reset: quarantine
     };
 
     struct Job {
@@ -109,7 +110,17 @@ public:
             if (o.ok) {
                 t.failures = 0;
                 t.error.clear();
-                if (!t.up) {
+                if (o.reset) {
+                    effects.suspect.push_back(i);
+                    if (!t.incident)  // it never looked down: restarted between two rounds
+                        t.incident = open(tier_event(FailureType::tier_down, i, health[i].name,
+                                                     "the tier answered without the marker the last probe left "
+                                                     "in it: it restarted from older data, or was replaced",
+                                                     now),
+                                          i);
+                    open_.at(*t.incident).incident.event.tier_reset = true;
+                }
+                if (!t.up || o.reset) {
                     t.up = true;
                     tier_returned(i, now, effects.to_handle);
                 }
@@ -118,13 +129,13 @@ public:
                 t.error = o.error;
                 if (t.up && t.failures >= options_.failure_threshold) {
                     t.up = false;
+                    effects.suspect.push_back(i);
                     if (!t.incident) {
-                        FailureEvent e{.type = FailureType::tier_down,
-                                       .tier = health[i].name,
-                                       .tier_index = i,
-                                       .detail = t.error,
-                                       .detected_at = now};
-                        t.incident = open(std::move(e), i);
+                        // A full disk is fixed while the tier fails (space is
+                        // freed), not once it answers: its handler runs now.
+                        const auto type = is_disk_full(t.error) ? FailureType::disk_full : FailureType::tier_down;
+                        t.incident = open(tier_event(type, i, health[i].name, t.error, now), i);
+                        if (type == FailureType::disk_full) start_handling(*t.incident, effects.to_handle);
                     }
                 }
             }
@@ -294,6 +305,26 @@ private:
 
     // The private helpers below expect mutex_ held.
 
+    static FailureEvent tier_event(FailureType type, std::size_t i, const std::string& name, std::string detail,
+                                   Clock::time_point now) {
+        return FailureEvent{
+            .type = type, .name = {}, .tier = name, .tier_index = i, .detail = std::move(detail), .detected_at = now};
+    }
+
+    // What the tiers say when a write found no space (ENOSPC, in strerror's
+    // words or PostgreSQL's).
+    static bool is_disk_full(const std::string& error) {
+        return error.find("No space left on device") != std::string::npos ||
+               error.find("ENOSPC") != std::string::npos || error.find("could not extend file") != std::string::npos;
+    }
+
+    void start_handling(const std::string& id, std::vector<std::string>& to_handle) {
+        OpenIncident& open = open_.at(id);
+        if (open.handling || !find_handler(open.incident.event)) return;
+        open.handling = true;
+        to_handle.push_back(id);
+    }
+
     std::string open(FailureEvent event, std::optional<std::size_t> watched_tier) {
         Incident inc;
         inc.id = detail::checkpoint::make_time_id(event.detected_at, ++incident_sequence_, to_string(event.type));
@@ -328,14 +359,12 @@ private:
         auto& attached = tiers_[i].incident;
         if (!attached) return;
         OpenIncident& open = open_.at(*attached);
-        if (open.handling) {
+        if (open.handling)
             open.returned_again = true;
-        } else if (find_handler(open.incident.event)) {
-            open.handling = true;
-            to_handle.push_back(*attached);
-        } else {
+        else if (find_handler(open.incident.event))
+            start_handling(*attached, to_handle);
+        else
             close(*attached, now);
-        }
     }
 
     // Healthy again at `now`: RTO and RPO are measured and checked against

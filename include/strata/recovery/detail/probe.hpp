@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>  // uint64_t
 #include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -43,7 +44,33 @@ struct ProbeOutcome {
     bool ok = false;
     std::string error{};
     std::chrono::microseconds latency{0};
+    // The tier answered without the marker the last good probe left in it:
+    // it restarted from older data, or was replaced, since.
+    bool reset = false;
 };
+
+// A marker each good probe leaves in its tier, "<owner>/marker", holding the
+// round that wrote it. A tier that answers without the marker it was last
+// left (or with an older one) lost what it held since: a Redis restarted
+// from an old snapshot, a PostgreSQL cluster replaced. Writes it missed
+// carry no stale mark, so only this tells that its copies need reconciling.
+struct Marker {
+    std::string key;
+    std::optional<std::string> left;     // the value the last good probe wrote
+    std::optional<std::string> pending;  // written by a store that threw: it may be there instead
+};
+
+// Long enough to outlast an outage; a tier away for longer reads as reset
+// (it is reconciled, which is safe), and a marker left by a process killed
+// for good goes by itself.
+inline constexpr std::chrono::hours marker_ttl{24};
+
+inline std::string marker_key(std::string_view owner) {
+    std::string key(probe_prefix);
+    key += owner;
+    key += "/marker";
+    return key;
+}
 
 inline std::string what(const std::exception_ptr& e) {
     try {
@@ -59,8 +86,25 @@ inline std::string what(const std::exception_ptr& e) {
 // value), erases it and pings. The record holds only the key and its
 // version. Whatever fails after the write, the record is erased if the tier
 // lets us, so a healthy tier is never left holding one.
+// Checks the marker the last good probe left and leaves this round's.
 template <Tier T>
-ProbeOutcome probe(T& tier, const std::string& key) {
+void check_marker(T& tier, Marker& m, std::uint64_t round, ProbeOutcome& out) {
+    if (m.left || m.pending) {
+        const auto held = tier.fetch(m.key);
+        const auto is = [&](const std::optional<std::string>& v) { return v && held->value == *v; };
+        out.reset = !held || !held->intact() || !(is(m.left) || is(m.pending));
+    }
+    const auto now = Clock::now();
+    const auto version = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
+    m.pending = std::to_string(round);
+    tier.store(m.key, make_record(*m.pending, version, now + marker_ttl, now));
+    m.left = std::move(m.pending);
+    m.pending.reset();
+}
+
+template <Tier T>
+ProbeOutcome probe(T& tier, const std::string& key, Marker& marker, std::uint64_t round) {
     const auto started = std::chrono::steady_clock::now();
     ProbeOutcome out;
     bool written = false;
@@ -79,6 +123,7 @@ ProbeOutcome probe(T& tier, const std::string& key) {
         written = false;
         if (!tier.erase(key) && out.error.empty()) out.error = "erasing the probe record found none";
         if (out.error.empty() && !tier.ping()) out.error = "ping failed";
+        if (out.error.empty()) check_marker(tier, marker, round, out);
     } catch (...) {
         out.error = what(std::current_exception());
     }

@@ -132,15 +132,28 @@ private:
         ProbeOutcome outcome;
     };
 
+    // The marker is the worker's own: one probe of a tier runs at a time.
+    // It is erased as the worker ends if the tier answered last time (a
+    // failing tier would hold up the end; the marker expires by itself).
     template <class T>
     void work(std::size_t i, T& tier) {
+        Marker marker{.key = marker_key(owner_), .left = std::nullopt, .pending = std::nullopt};
         std::unique_lock lock(mutex_);
         for (;;) {
             cv_.wait(lock, [&] { return workers_quit_ || slots_[i].asked != slots_[i].answered; });
-            if (workers_quit_) return;
+            if (workers_quit_) {
+                if (marker.left && slots_[i].outcome.ok) {
+                    lock.unlock();
+                    try {
+                        tier.erase(marker.key);
+                    } catch (...) {  // it expires by itself
+                    }
+                }
+                return;
+            }
             const std::uint64_t n = slots_[i].asked;
             lock.unlock();
-            auto outcome = probe(tier, probe_key(owner_, n));
+            auto outcome = probe(tier, probe_key(owner_, n), marker, n);
             lock.lock();
             slots_[i].outcome = std::move(outcome);
             slots_[i].answered = n;

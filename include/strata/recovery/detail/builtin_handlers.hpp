@@ -1,0 +1,202 @@
+#pragma once
+
+#if defined(__GLIBC__)
+#include <malloc.h>  // malloc_trim
+#endif
+
+#include <algorithm>  // min
+#include <array>
+#include <chrono>
+#include <cstddef>  // size_t
+#include <cstdint>  // uint64_t
+#include <memory>   // shared_ptr
+#include <optional>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <utility>  // declval, move
+#include <vector>
+
+#include "strata/cache/cache_policy.hpp"
+#include "strata/core/capabilities.hpp"
+#include "strata/core/error.hpp"
+#include "strata/core/key.hpp"
+#include "strata/core/where.hpp"
+#include "strata/recovery/detail/restore_sources.hpp"
+#include "strata/recovery/failure.hpp"
+#include "strata/recovery/recovery_options.hpp"
+
+namespace strata::detail::recovery {
+
+// What the built-in handlers need of a manager beyond RecoveryTarget;
+// StateManager has it all. A manager without it gets no built-in handlers.
+template <class M>
+concept RepairableManager = requires(M& m, std::size_t i, std::span<const std::string> keys) {
+    m.quarantine(i);
+    { m.quarantined(i) } -> std::convertible_to<bool>;
+    m.reconcile(i);
+    { m.warm(i, keys) } -> std::convertible_to<std::size_t>;
+    m.scrub();
+    m.invalidate_cache();
+    m.sweep_expired();
+    { m.current_version() } -> std::convertible_to<std::uint64_t>;
+    { m.options().write_through } -> std::convertible_to<bool>;
+    m.cache();
+};
+
+template <class Set>
+struct tier_flags;
+template <class... Ts>
+struct tier_flags<TierSet<Ts...>> {
+    static constexpr std::size_t count = sizeof...(Ts);
+    static constexpr std::array<bool, count> durable{Ts::durable...};
+    static constexpr std::optional<std::size_t> first_durable = [] {
+        for (std::size_t i = 0; i < count; ++i)
+            if (durable[i]) return std::optional<std::size_t>(i);
+        return std::optional<std::size_t>();
+    }();
+};
+
+// The handlers RecoveryOrchestrator registers for the failure classes it
+// knows; each returns true when done and throws strata::Error saying why
+// when it cannot be (the orchestrator retries, then escalates).
+template <RepairableManager M>
+class BuiltinHandlers {
+    using Set = std::remove_cvref_t<decltype(std::declval<M&>().tiers())>;
+    using Flags = tier_flags<Set>;
+
+public:
+    // Held by shared_ptr in each handler: an attempt abandoned after its
+    // timeout may outlive the orchestrator (never the manager).
+    BuiltinHandlers(M& mgr, RecoveryOptions options, std::shared_ptr<const RestoreSources> sources)
+        : mgr_(mgr), options_(std::move(options)), sources_(std::move(sources)) {}
+
+    // Whether reads may pass over tier i (quarantine): a durable tier below
+    // answers for it.
+    bool coverable(std::size_t i) const {
+        if (i >= Flags::count || Flags::durable[i] || !mgr_.options().write_through) return false;
+        for (std::size_t j = i + 1; j < Flags::count; ++j)
+            if (Flags::durable[j]) return true;
+        return false;
+    }
+
+    // A tier that answers again. A hot tier is reconciled before it serves
+    // again and re-warmed; a durable tier that came back without what it
+    // held is restored from the newest verified checkpoint or backup. Then
+    // every tier still quarantined (marks unread at start) is reconciled.
+    bool tier_returned(const FailureEvent& e) {
+        const std::size_t i = e.tier_index.value_or(Flags::count);
+        if (coverable(i)) {
+            mgr_.reconcile(i);
+            rewarm(i);
+        } else if (i < Flags::count && Flags::durable[i] && e.tier_reset) {
+            restore(e, i);
+        }
+        for (std::size_t j = 0; j < Flags::count; ++j)
+            if (coverable(j) && mgr_.quarantined(j)) mgr_.reconcile(j);
+        return true;
+    }
+
+    // Reads found corrupt copies, or a scrub did: scrub every tier, and fail
+    // (listing them) while copies cannot be saved.
+    bool corruption(const FailureEvent&) {
+        const auto report = mgr_.scrub();
+        if (report.lost.empty()) return true;
+        std::string which;
+        for (std::size_t n = 0; n < std::min<std::size_t>(report.lost.size(), 20); ++n)
+            which += (n ? ", " : "") + report.lost[n].tier + ": '" + report.lost[n].key + "'";
+        if (report.lost.size() > 20) which += ", ...";
+        throw Error(ErrorKind::corrupt, "", "scrub",
+                    std::to_string(report.lost.size()) + " copies have no valid copy provably as new anywhere (" +
+                        which + "); write or restore those keys");
+    }
+
+    // Drops the cache, hands freed memory back, and demotes idle keys from
+    // the hot tiers; fails while the process is still over the limit.
+    bool memory_pressure(const FailureEvent&) {
+        mgr_.invalidate_cache();
+#if defined(__GLIBC__)
+        ::malloc_trim(0);
+#endif
+        if constexpr (Flags::first_durable.has_value() && *Flags::first_durable > 0)
+            mgr_.demote_idle(options_.demote_idle_after, at<*Flags::first_durable>);
+        const auto used = options_.memory_usage();
+        if (options_.memory_limit && used > options_.memory_limit)
+            throw Error(ErrorKind::unavailable, "", "memory_pressure",
+                        "the process still uses " + std::to_string(used) + " bytes after shedding, over the limit of " +
+                            std::to_string(options_.memory_limit));
+        return true;
+    }
+
+    // Frees space: expired records swept from every tier, retention applied
+    // to every checkpoint and backup source. The incident ends when the
+    // tier answers again.
+    bool disk_full(const FailureEvent&) {
+        std::optional<Error> sweep_failed;
+        try {
+            mgr_.sweep_expired();
+        } catch (const Error& err) {  // the full tier may refuse; retention may still free space
+            sweep_failed = err;
+        }
+        const auto removed = sources_->apply_retention();
+        if (sweep_failed && removed == 0) throw *sweep_failed;
+        return true;
+    }
+
+private:
+    void rewarm(std::size_t i) {
+        using Cache = std::remove_cvref_t<decltype(mgr_.cache())>;
+        if constexpr (CacheListsKeys<Cache>) {
+            const auto keys = mgr_.cache().keys(options_.rewarm_keys);
+            mgr_.warm(i, keys);
+        }
+    }
+
+    // Restores only what restoring cannot make worse: a tier that lists no
+    // key, or one holding nothing written after the restore point (where
+    // the tier can say). Otherwise a person compares; the error says so.
+    void restore(const FailureEvent& e, std::size_t i) {
+        std::vector<std::string> errors;
+        const auto point = sources_->newest_verified(errors);
+        const std::string tier = e.tier.empty() ? "tier " + std::to_string(i) : "'" + e.tier + "'";
+        if (!point) {
+            std::string why = sources_->empty() ? "none was given to recovery.use()" : "none verified";
+            for (const auto& err : errors) why += "; " + err;
+            throw Error(ErrorKind::unavailable, e.tier, "restore",
+                        tier + " came back without what it held, and there is no checkpoint or backup to restore it "
+                               "from: " + why);
+        }
+        std::optional<std::size_t> newer;  // keys written after the point, if the tier can tell
+        bool empty = false;
+        mgr_.tiers().for_each([&](auto& t, auto index) {
+            if (decltype(index)::value != i) return;
+            auto keys = t.keys("*");
+            erase_reserved_keys(keys);
+            empty = keys.empty();
+            if constexpr (HasChangedSince<std::remove_cvref_t<decltype(t)>>) {
+                auto changed = t.changed_since(point->version_cut);
+                erase_reserved_keys(changed);
+                newer = changed.size();
+            }
+        });
+        if (!empty && newer.value_or(1) > 0)
+            throw Error(ErrorKind::conflict, e.tier, "restore",
+                        tier + " came back without the marker probes left in it, yet holds " +
+                            (newer ? std::to_string(*newer) + " keys written after" : "keys it cannot date against") +
+                            " the newest verified " + point->source + " " + point->id +
+                            ": restoring would lose them, so a person decides");
+        const auto newest = mgr_.current_version();
+        sources_->restore(*point);
+        // Versions are microseconds since the epoch: the newest write handed
+        // out less the cut is how much was lost, at most.
+        if (newest > point->version_cut)
+            e.data_lost = std::chrono::duration_cast<Clock::duration>(
+                std::chrono::microseconds(newest - point->version_cut));
+    }
+
+    M& mgr_;
+    const RecoveryOptions options_;
+    const std::shared_ptr<const RestoreSources> sources_;
+};
+
+}  // namespace strata::detail::recovery

@@ -1,0 +1,117 @@
+#pragma once
+
+#include <concepts>
+#include <cstdint>  // uint64_t
+#include <exception>
+#include <cstddef>  // size_t
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>  // move
+#include <vector>
+
+#include "strata/core/record.hpp"  // Clock
+
+namespace strata {
+
+// What RecoveryOrchestrator::use() takes: a Checkpointer or a BackupManager,
+// or anything that lists restore points oldest first (each with id,
+// created_at and version_cut), verifies one, restores one (rollback() or
+// restore()) and applies its retention.
+template <class S>
+concept RestoreSource = requires(S& s, const std::string& id) {
+    { s.list().back().id } -> std::convertible_to<std::string>;
+    { s.list().back().created_at } -> std::convertible_to<Clock::time_point>;
+    { s.list().back().version_cut } -> std::convertible_to<std::uint64_t>;
+    { s.verify(id) } -> std::convertible_to<bool>;
+    s.apply_retention();
+} && (requires(S& s, const std::string& id) { s.rollback(id); } || requires(S& s, const std::string& id) {
+                                 s.restore(id);
+                             });
+
+// A checkpoint or backup that verified, as a restore handler found it.
+struct RestorePoint {
+    std::string source;  // "checkpoint" or "backup"
+    std::string id;
+    Clock::time_point created_at{};
+    std::uint64_t version_cut = 0;
+    std::size_t origin = 0;  // which use() gave it, first 0
+};
+
+namespace detail::recovery {
+
+// The restore sources an orchestrator was given, behind one interface each.
+class RestoreSources {
+public:
+    template <RestoreSource S>
+    void add(S& s) {
+        constexpr bool checkpoints = requires(const std::string& id) { s.rollback(id); };
+        std::lock_guard lock(mutex_);
+        Source source;
+        source.name = checkpoints ? "checkpoint" : "backup";
+        source.newest_verified = [&s, name = source.name, origin = sources_.size()]() -> std::optional<RestorePoint> {
+            const auto all = s.list();
+            for (auto it = all.rbegin(); it != all.rend(); ++it)
+                if (s.verify(it->id)) return RestorePoint{name, it->id, it->created_at, it->version_cut, origin};
+            return std::nullopt;
+        };
+        source.restore = [&s](const std::string& id) {
+            if constexpr (checkpoints)
+                s.rollback(id);
+            else
+                s.restore(id);
+        };
+        source.apply_retention = [&s] { return s.apply_retention().size(); };
+        sources_.push_back(std::move(source));
+    }
+
+    bool empty() const {
+        std::lock_guard lock(mutex_);
+        return sources_.empty();
+    }
+
+    // The newest verified point over every source; nullopt when none has one.
+    // Sources that fail to answer are passed over, their errors kept in
+    // `errors`.
+    std::optional<RestorePoint> newest_verified(std::vector<std::string>& errors) const {
+        std::optional<RestorePoint> best;
+        for (const auto& s : snapshot()) {
+            try {
+                auto p = s.newest_verified();
+                if (p && (!best || p->created_at > best->created_at)) best = std::move(p);
+            } catch (const std::exception& e) {
+                errors.push_back(s.name + "s: " + e.what());
+            }
+        }
+        return best;
+    }
+
+    void restore(const RestorePoint& p) const { snapshot().at(p.origin).restore(p.id); }
+
+    // Applies every source's retention; returns how many points went.
+    std::size_t apply_retention() const {
+        std::size_t removed = 0;
+        for (const auto& s : snapshot()) removed += s.apply_retention();
+        return removed;
+    }
+
+private:
+    struct Source {
+        std::string name;
+        std::function<std::optional<RestorePoint>()> newest_verified;
+        std::function<void(const std::string&)> restore;
+        std::function<std::size_t()> apply_retention;
+    };
+
+    std::vector<Source> snapshot() const {
+        std::lock_guard lock(mutex_);
+        return sources_;
+    }
+
+    mutable std::mutex mutex_;
+    std::vector<Source> sources_;
+};
+
+}  // namespace detail::recovery
+}  // namespace strata
