@@ -182,9 +182,12 @@ TEST(RecoveryBuiltins, ADurableTierHoldingWritesAfterTheNewestCheckpointIsNotRol
     Stack s;
     Checkpoints ckpt{s.mgr, strata::DirectoryCheckpointStore{s.dir.path / "checkpoints"}};
     s.mgr.set("k", "at-checkpoint");
-    ckpt.create();
+    const auto point = ckpt.create();
     s.mgr.set("k", "after");
-    Orchestrator rec{s.mgr, quick(s.clock)};
+    TempDir out{"strata-escalations"};
+    auto o = quick(s.clock);
+    o.escalation_dir = out.path;
+    Orchestrator rec{s.mgr, o};
     rec.use(ckpt);
     rec.check();
     for (const auto& k : s.warm().keys("__strata_probe__/*")) s.warm().erase(k);
@@ -192,6 +195,9 @@ TEST(RecoveryBuiltins, ADurableTierHoldingWritesAfterTheNewestCheckpointIsNotRol
     const auto inc = finished(rec);
     EXPECT_EQ(inc.outcome, IncidentOutcome::escalated);
     EXPECT_THAT(inc.attempts.back().error, HasSubstr("restoring would lose them"));
+    // The person gets the restore point and the exact call.
+    EXPECT_THAT(read_all(inc.checklist), HasSubstr("| checkpoint | " + point.id));
+    EXPECT_THAT(read_all(inc.checklist), HasSubstr("`ckpt.rollback(\"" + point.id + "\")`"));
     s.mgr.invalidate_cache();
     EXPECT_EQ(s.mgr.get("k"), "after");
 }

@@ -685,7 +685,8 @@ TEST(RecoveryHandlers, ATierStillDownAtTheRtoTargetIsEscalatedAndItsReturnMeasur
     EXPECT_THAT(text, HasSubstr("tier_down in tier `file`"));
     EXPECT_THAT(text, HasSubstr("the tier was still down when the RTO target of 60 s had passed since detection"));
     EXPECT_THAT(text, HasSubstr("| file | warm | yes | DOWN | 4 | "));  // the round that escalated
-    EXPECT_THAT(text, HasSubstr("restore it from the newest verified checkpoint"));
+    EXPECT_THAT(text, HasSubstr("restore it from a restore point listed below"));
+    EXPECT_THAT(text, HasSubstr("None: no checkpoint or backup was given to `recovery.use()`"));
 
     clock->advance(1min);
     s.warm->down = false;

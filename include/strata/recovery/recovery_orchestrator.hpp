@@ -119,6 +119,7 @@ public:
           ledger_(options_, tier_count),
           probes_(manager.tiers(), options_.probe_deadline),
           runner_(options_, ledger_) {
+        ledger_.set_restore_points([sources = sources_] { return sources->newest_each(); });
         if constexpr (repairable) register_builtins();
     }
 

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "strata/recovery/health_report.hpp"
+#include "strata/recovery/detail/restore_sources.hpp"
 #include "strata/recovery/incident.hpp"
 #include "strata/recovery/recovery_options.hpp"
 #include "strata/tiers/detail/file_io.hpp"
@@ -64,11 +65,11 @@ inline std::string next_steps(const FailureEvent& e, const RecoveryOptions& o) {
                    "its logs say around the detection time?\n"
                    "2. Bring it back (restart the server, fix the network or the credentials). Meanwhile reads skip "
                    "it and every acknowledged write is in the first durable tier.\n"
-                   "3. Do not restart this process before the tier is back and reconciled: the marks of keys the "
-                   "tier missed live in its memory.\n"
-                   "4. If the tier comes back empty or behind and it is durable, restore it from the newest "
-                   "verified checkpoint (`Checkpointer::verify`, then `rollback`) or backup "
-                   "(`BackupManager::verify`, then `restore`).\n"
+                   "3. Restarting this process is safe: the marks of keys the tier missed are kept in the first "
+                   "durable tier. A hot tier serves again once reconciled (automatic, or `mgr.reconcile(index)`).\n"
+                   "4. If the tier is durable and comes back empty or behind, restore it from a restore point "
+                   "listed below with the call shown, after comparing what the tier holds with it: writes after "
+                   "the point are lost by the restore.\n"
                    "5. Watch the probe rounds (every " +
                    std::to_string(o.probe_interval.count()) +
                    " ms): one good round marks it up, and the incident records its RTO.\n";
@@ -76,8 +77,9 @@ inline std::string next_steps(const FailureEvent& e, const RecoveryOptions& o) {
             return "1. Keep every checkpoint and backup: suspend retention until this is settled.\n"
                    "2. See which tier counts corrupt copies (the `corrupt` column below) and check its storage for "
                    "errors, and for anything writing it behind strata.\n"
-                   "3. Reads repair a corrupt copy from a valid one where one exists; restore keys with no valid "
-                   "copy from the newest verified checkpoint or backup.\n";
+                   "3. The keys named in the errors above have no valid copy provably as new: write them again "
+                   "from the service's own source, or restore from a restore point below (`mgr.scrub()` lists "
+                   "what is left).\n";
         case FailureType::memory_pressure:
             return "1. Compare the process's resident memory with the limit set for it.\n"
                    "2. Shrink the cache (`mgr.invalidate_cache()`, a smaller capacity) and move idle keys down "
@@ -95,8 +97,8 @@ inline std::string next_steps(const FailureEvent& e, const RecoveryOptions& o) {
             return "1. From this host, check the route and firewall to each server; the table below shows which "
                    "tiers answer.\n"
                    "2. Writes that failed were not acknowledged; acknowledged ones are in the first durable tier.\n"
-                   "3. Do not restart this process before the partition heals and the tiers are reconciled: the "
-                   "marks of keys a tier missed live in its memory.\n";
+                   "3. Once it heals, a hot tier cut off serves again only after it is reconciled (automatic, or "
+                   "`mgr.reconcile(index)`).\n";
         case FailureType::checkpoint_failed:
             return "1. Read each attempt's error below (space, permissions, a corrupt record).\n"
                    "2. Check the checkpoint store's free space and permissions.\n"
@@ -116,7 +118,22 @@ inline std::string next_steps(const FailureEvent& e, const RecoveryOptions& o) {
     return {};
 }
 
-inline std::string checklist(const Incident& incident, const HealthReport& last_round, const RecoveryOptions& o) {
+inline std::string restore_points(const RestorePointList& list) {
+    if (!list.any_source)
+        return "None: no checkpoint or backup was given to `recovery.use()`; restore from what the service keeps "
+               "elsewhere.\n";
+    std::string md;
+    if (list.points.empty()) md += "No checkpoint or backup verified.\n";
+    if (!list.points.empty()) md += "| source | id | created | restore with |\n|---|---|---|---|\n";
+    for (const auto& p : list.points)
+        md += "| " + p.source + " | " + cell(p.id) + " | " + utc(p.created_at) + " | `" +
+              (p.source == "checkpoint" ? "ckpt.rollback(\"" : "backups.restore(\"") + cell(p.id) + "\")` |\n";
+    for (const auto& e : list.errors) md += "\n- Could not list: " + cell(e) + "\n";
+    return md;
+}
+
+inline std::string checklist(const Incident& incident, const HealthReport& last_round, const RecoveryOptions& o,
+                             const RestorePointList& points) {
     const FailureEvent& e = incident.event;
     std::string md = "# Incident " + incident.id + ": " + std::string(to_string(e.type));
     if (!e.name.empty()) md += " `" + cell(e.name) + "`";
@@ -156,6 +173,7 @@ inline std::string checklist(const Incident& incident, const HealthReport& last_
                   " | " + std::to_string(t.health.corrupt) + " | " + std::to_string(t.health.stale_keys) + " |\n";
     }
 
+    md += "\n## Newest verified restore points\n\n" + restore_points(points);
     md += "\n## What to do next\n\n" + next_steps(e, o);
     md += "\nWhen done, keep this file with the incident's record.\n";
     return md;

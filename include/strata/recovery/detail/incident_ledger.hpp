@@ -8,6 +8,7 @@
 #include <deque>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -75,6 +76,13 @@ public:
     void set_handler(std::string name, FailureHandler handler) {
         std::lock_guard lock(mutex_);
         by_name_[std::move(name)] = std::move(handler);
+    }
+
+    // What escalation checklists list as restore points; called with no
+    // lock held.
+    void set_restore_points(std::function<RestorePointList()> list) {
+        std::lock_guard lock(mutex_);
+        restore_points_ = std::move(list);
     }
 
     void set_handler(FailureType type, FailureHandler handler) {
@@ -220,6 +228,7 @@ public:
     void escalate(const std::string& id, std::string reason) {
         Incident snapshot;
         HealthReport last_round;
+        std::function<RestorePointList()> list_points;
         {
             std::lock_guard lock(mutex_);
             Incident* inc = find(id);
@@ -232,13 +241,15 @@ public:
             inc->escalation_reason = std::move(reason);
             snapshot = *inc;
             last_round = last_round_;
+            list_points = restore_points_;
         }
         std::filesystem::path checklist_path;
         std::string error;
         if (!options_.escalation_dir.empty()) {
             try {
-                checklist_path =
-                    write_checklist(options_.escalation_dir, snapshot.id, checklist(snapshot, last_round, options_));
+                const auto points = list_points ? list_points() : RestorePointList{};
+                checklist_path = write_checklist(options_.escalation_dir, snapshot.id,
+                                                 checklist(snapshot, last_round, options_, points));
             } catch (const std::exception& e) {
                 error = std::string("the checklist was not written: ") + e.what();
             }
@@ -420,6 +431,7 @@ private:
     HealthReport last_round_;
     std::unordered_map<std::string, FailureHandler> by_name_;
     std::array<FailureHandler, failure_type_count> by_type_{};
+    std::function<RestorePointList()> restore_points_;
     std::uint64_t incident_sequence_ = 0;
 };
 

@@ -41,6 +41,13 @@ struct RestorePoint {
 
 namespace detail::recovery {
 
+// What an escalation checklist lists: each source's newest verified point.
+struct RestorePointList {
+    bool any_source = false;  // use() was called
+    std::vector<RestorePoint> points;
+    std::vector<std::string> errors;  // sources that failed to answer
+};
+
 // The restore sources an orchestrator was given, behind one interface each.
 class RestoreSources {
 public:
@@ -85,6 +92,19 @@ public:
             }
         }
         return best;
+    }
+
+    RestorePointList newest_each() const {
+        RestorePointList out;
+        for (const auto& s : snapshot()) {
+            out.any_source = true;
+            try {
+                if (auto p = s.newest_verified()) out.points.push_back(std::move(*p));
+            } catch (const std::exception& e) {
+                out.errors.push_back(s.name + "s: " + e.what());
+            }
+        }
+        return out;
     }
 
     void restore(const RestorePoint& p) const { snapshot().at(p.origin).restore(p.id); }
