@@ -32,18 +32,18 @@ namespace strata {
 struct RedisOptions {
     std::string host = "127.0.0.1";
     int port = 6379;
-    std::string unix_socket;  // used instead of host:port when set
+    std::string unix_socket{};  // used instead of host:port when set
     int db = 0;
-    std::string username;  // Redis 6 ACL user; empty: AUTH with the password alone
-    std::string password;  // empty: no AUTH
+    std::string username{};  // Redis 6 ACL user; empty: AUTH with the password alone
+    std::string password{};  // empty: no AUTH
     // Every key is stored as key_prefix + key, so tiers sharing a server stay apart.
-    std::string key_prefix;
+    std::string key_prefix{};
     std::chrono::milliseconds connect_timeout{1000};
     std::chrono::milliseconds command_timeout{1000};  // per socket read/write
     std::size_t pool_size = 4;
     // How long a call waits for a connection when all pool_size are lent,
     // then fails with `timeout` (pool exhausted). Unset: command_timeout.
-    std::optional<std::chrono::milliseconds> pool_wait_timeout;
+    std::optional<std::chrono::milliseconds> pool_wait_timeout{};
     CompressionOptions compression{};
     std::size_t scan_count = 1000;  // the COUNT hint of each SCAN page
     std::string name = "redis";     // the tier's name in errors and reports
