@@ -249,6 +249,34 @@ TEST(RecoveryBuiltins, AScrubThatCannotSaveACopyEscalatesNamingIt) {
     EXPECT_THAT(read_all(inc.checklist), HasSubstr("hot: 'doomed'"));
 }
 
+// Every copy of a key corrupt: restored from the newest verified checkpoint
+// that holds it, at the price of what was written since (the RPO).
+TEST(RecoveryBuiltins, AKeyWithNoValidCopyIsRestoredFromTheNewestCheckpoint) {
+    Stack s;
+    Checkpoints ckpt{s.mgr, strata::DirectoryCheckpointStore{s.dir.path / "checkpoints"},
+                     strata::CheckpointerOptions{.clock = [c = s.clock] { return c->now(); }}};
+    s.mgr.set("doomed", "checkpointed");
+    s.mgr.set("other", "1");
+    ckpt.create();
+    s.clock->advance(1s);
+    s.mgr.set("doomed", "newer, then damaged");
+    for (auto* tier : {&s.hot(), &s.warm()}) {
+        auto r = *tier->fetch("doomed");
+        r.value = "garbage";
+        tier->store("doomed", r);
+    }
+    Orchestrator rec{s.mgr, quick(s.clock)};
+    rec.use(ckpt);
+    EXPECT_EQ(rec.scrub().lost.size(), 2u);
+    const auto inc = finished(rec);
+    EXPECT_EQ(inc.outcome, IncidentOutcome::recovered);
+    EXPECT_EQ(inc.rpo, strata::Clock::duration(1s));  // the checkpoint's age when the damage was found
+    s.mgr.invalidate_cache();
+    EXPECT_EQ(s.mgr.get("doomed"), "checkpointed");
+    EXPECT_EQ(s.mgr.get("other"), "1");
+    EXPECT_EQ(s.mgr.scrub().corrupt, 0u);
+}
+
 TEST(RecoveryBuiltins, MemoryPressureShedsTheCacheAndDemotesIdleKeys) {
     Stack s;
     for (int i = 0; i < 50; ++i) s.mgr.set("key" + std::to_string(i), std::string(100, 'x'));

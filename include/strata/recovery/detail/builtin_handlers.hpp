@@ -11,6 +11,7 @@
 #include <cstdint>  // uint64_t
 #include <memory>   // shared_ptr
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -22,6 +23,7 @@
 #include "strata/core/error.hpp"
 #include "strata/core/key.hpp"
 #include "strata/core/where.hpp"
+#include "strata/manager/options.hpp"  // SetOptions
 #include "strata/recovery/detail/restore_sources.hpp"
 #include "strata/recovery/failure.hpp"
 #include "strata/recovery/recovery_options.hpp"
@@ -39,6 +41,8 @@ concept RepairableManager = requires(M& m, std::size_t i, std::span<const std::s
     m.scrub();
     m.invalidate_cache();
     m.sweep_expired();
+    m.set(std::string_view{}, std::string_view{}, SetOptions{});
+    m.erase(std::string_view{});
     { m.current_version() } -> std::convertible_to<std::uint64_t>;
     { m.options().write_through } -> std::convertible_to<bool>;
     m.cache();
@@ -97,18 +101,45 @@ public:
         return true;
     }
 
-    // Reads found corrupt copies, or a scrub did: scrub every tier, and fail
-    // (listing them) while copies cannot be saved.
-    bool corruption(const FailureEvent&) {
-        const auto report = mgr_.scrub();
+    // Reads found corrupt copies, or a scrub did: scrub every tier. Keys
+    // with no valid copy provably as new are restored from the newest
+    // verified checkpoint that holds them (written through the manager, so
+    // they are the newest; the incident's RPO is that checkpoint's age),
+    // and the tiers scrubbed again. Fails, naming them, for keys no
+    // checkpoint holds.
+    bool corruption(const FailureEvent& e) {
+        auto report = mgr_.scrub();
         if (report.lost.empty()) return true;
+        std::set<std::string> keys;
+        for (const auto& l : report.lost) keys.insert(l.key);
+        std::vector<std::string> errors;
+        if (auto found = sources_->newest_records(keys, errors)) {
+            const auto now = Clock::now();
+            for (const auto& [key, record] : found->records) {
+                if (record.expired(now)) {
+                    mgr_.erase(key);
+                    continue;
+                }
+                SetOptions opts;
+                if (record.expires_at)
+                    opts.ttl = std::chrono::duration_cast<std::chrono::milliseconds>(*record.expires_at - now) +
+                               std::chrono::milliseconds{1};
+                mgr_.set(key, record.value, opts);
+            }
+            if (!found->records.empty())
+                e.data_lost = std::max(e.data_lost.value_or(Clock::duration::zero()),
+                                       e.detected_at - found->point.created_at);
+            report = mgr_.scrub();  // colder tiers than the write reached still hold their corrupt copies
+            if (report.lost.empty()) return true;
+        }
         std::string which;
         for (std::size_t n = 0; n < std::min<std::size_t>(report.lost.size(), 20); ++n)
             which += (n ? ", " : "") + report.lost[n].tier + ": '" + report.lost[n].key + "'";
         if (report.lost.size() > 20) which += ", ...";
+        for (const auto& err : errors) which += "; " + err;
         throw Error(ErrorKind::corrupt, "", "scrub",
-                    std::to_string(report.lost.size()) + " copies have no valid copy provably as new anywhere (" +
-                        which + "); write or restore those keys");
+                    std::to_string(report.lost.size()) + " copies have no valid copy provably as new anywhere, and "
+                    "no verified checkpoint holds them (" + which + "); write or restore those keys");
     }
 
     // Drops the cache, hands freed memory back, and demotes idle keys from

@@ -5,13 +5,16 @@
 #include <exception>
 #include <cstddef>  // size_t
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>  // move
 #include <vector>
 
-#include "strata/core/record.hpp"  // Clock
+#include "strata/checkpoint/stream_reader.hpp"
+#include "strata/core/record.hpp"
 
 namespace strata {
 
@@ -40,6 +43,13 @@ struct RestorePoint {
 };
 
 namespace detail::recovery {
+
+// Records a restore point held for some keys: the newest version of each
+// over the tiers it captured.
+struct PointRecords {
+    RestorePoint point;
+    std::map<std::string, Record> records;
+};
 
 // What an escalation checklist lists: each source's newest verified point.
 struct RestorePointList {
@@ -70,6 +80,25 @@ public:
                 s.restore(id);
         };
         source.apply_retention = [&s] { return s.apply_retention().size(); };
+        if constexpr (requires(const std::string& id) {
+                          s.get(id);
+                          s.store().open(id);
+                      })
+            source.records = [&s](const RestorePoint& p, const std::set<std::string>& keys) {
+                const auto info = s.get(p.id);
+                if (!info) throw Error(ErrorKind::not_found, "", "restore keys", "checkpoint " + p.id + " is gone");
+                auto stream = s.store().open(p.id);
+                CheckpointReader reader(stream, *info, "restore keys");
+                std::map<std::string, Record> found;
+                reader.run([](const auto&) {},
+                           [&](std::string key, Record r) {
+                               if (!keys.contains(key)) return;
+                               auto& slot = found[key];
+                               if (r.version >= slot.version) slot = std::move(r);
+                           },
+                           [](const auto&) {});
+                return found;  // only once the whole stream checked out
+            };
         sources_.push_back(std::move(source));
     }
 
@@ -107,6 +136,25 @@ public:
         return out;
     }
 
+    // The records of `keys` in the newest verified checkpoint (backups are
+    // restored whole only); nullopt when there is none.
+    std::optional<PointRecords> newest_records(const std::set<std::string>& keys,
+                                               std::vector<std::string>& errors) const {
+        std::optional<RestorePoint> best;
+        const auto all = snapshot();
+        for (const auto& s : all) {
+            if (!s.records) continue;
+            try {
+                auto p = s.newest_verified();
+                if (p && (!best || p->created_at > best->created_at)) best = std::move(p);
+            } catch (const std::exception& e) {
+                errors.push_back(s.name + "s: " + e.what());
+            }
+        }
+        if (!best) return std::nullopt;
+        return PointRecords{*best, all.at(best->origin).records(*best, keys)};
+    }
+
     void restore(const RestorePoint& p) const { snapshot().at(p.origin).restore(p.id); }
 
     // Applies every source's retention; returns how many points went.
@@ -122,6 +170,7 @@ private:
         std::function<std::optional<RestorePoint>()> newest_verified;
         std::function<void(const std::string&)> restore;
         std::function<std::size_t()> apply_retention;
+        std::function<std::map<std::string, Record>(const RestorePoint&, const std::set<std::string>&)> records;
     };
 
     std::vector<Source> snapshot() const {
