@@ -2,15 +2,18 @@
 // (warm, durable) on a private cluster, so the shared one is never disturbed:
 // stopped with pg_ctl -m immediate under a writing load and restarted, then
 // its data directory replaced by an empty cluster and the database created
-// again. Each test prints how long detection and recovery took. The cluster
-// is stopped and deleted however a test ends.
+// again, with a checkpoint to restore from and without one. Each test prints
+// how long detection and recovery took. The cluster is stopped and deleted
+// however a test ends.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstddef>  // size_t
+#include <filesystem>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
@@ -20,6 +23,8 @@
 
 #include "common/eventually.hpp"
 #include "common/recovery_load.hpp"
+#include "common/recovery_support.hpp"
+#include "common/temp_dir.hpp"
 #include "integration/postgres/pg_env.hpp"
 #include "strata/strata.hpp"
 #include "strata/tiers/postgres.hpp"
@@ -27,8 +32,10 @@
 namespace {
 
 using namespace std::chrono_literals;
+using strata::Clock;
 using strata::testing::eventually;
 using strata::testing::ms;
+using strata::testing::TempDir;
 using ::testing::HasSubstr;
 namespace pgtest = strata::pgtest;
 using Steady = std::chrono::steady_clock;
@@ -38,7 +45,9 @@ auto make_manager(const strata::PostgresOptions& o) {
                                 strata::PostgresTier{o}};
 }
 using Manager = decltype(make_manager(std::declval<strata::PostgresOptions>()));
+using Recovery = strata::RecoveryOrchestrator<Manager>;
 using Writer = strata::testing::AcknowledgedWriter<Manager>;
+using Checkpoints = strata::Checkpointer<Manager, strata::DirectoryCheckpointStore>;
 
 strata::RecoveryOptions probe_every_second() {
     strata::RecoveryOptions ro;
@@ -48,7 +57,7 @@ strata::RecoveryOptions probe_every_second() {
     return ro;
 }
 
-bool postgres_up(const strata::RecoveryOrchestrator<Manager>& rec) { return strata::testing::tier_up(rec, 1); }
+bool postgres_up(const Recovery& rec) { return strata::testing::tier_up(rec, 1); }
 
 // As the cluster's superuser, on a connection of its own.
 void admin(const std::string& conninfo, const std::string& sql) {
@@ -66,12 +75,16 @@ std::string read_through(Manager& mgr, const std::string& key) {
     }
 }
 
-// How the orchestrator's only incident ended, or that it is still open.
-std::string incident_summary(const strata::RecoveryStats& st) {
-    if (st.history.empty()) return "still open";
-    const auto& incident = st.history.back();
-    return std::string(to_string(incident.outcome)) +
-           (incident.rto ? ", RTO " + std::to_string(ms(*incident.rto)) + " ms" : "");
+// The orchestrator's only incident, once it has ended; nullopt while it is
+// still open after `bound`.
+std::optional<strata::Incident> finished_incident(const Recovery& rec, std::chrono::milliseconds bound) {
+    if (!eventually([&] { return !rec.stats().history.empty(); }, bound)) return std::nullopt;
+    return rec.stats().history.back();
+}
+
+// A checkpoint's cut as a time: versions are microseconds since the epoch.
+Clock::time_point cut_time(const strata::CheckpointInfo& info) {
+    return Clock::time_point(std::chrono::duration_cast<Clock::duration>(std::chrono::microseconds(info.version_cut)));
 }
 
 TEST(PostgresRecovery, ImmediateStopIsDetectedAndTheTierRecoversWithEveryAcknowledgedWriteStored) {
@@ -82,10 +95,20 @@ TEST(PostgresRecovery, ImmediateStopIsDetectedAndTheTierRecoversWithEveryAcknowl
     admin(cluster.conninfo(), "ALTER SYSTEM SET synchronous_commit = on");
     admin(cluster.conninfo(), "SELECT pg_reload_conf()");
     auto mgr = make_manager(pgtest::short_timeouts(cluster.conninfo()));
-    strata::RecoveryOrchestrator rec{mgr, probe_every_second()};
+    TempDir checkpoint_dir{"strata-pg-recovery-ckpt"};
+    Checkpoints ckpt{mgr, strata::DirectoryCheckpointStore{checkpoint_dir.path}};
+    Recovery rec{mgr, probe_every_second()};
+    // A checkpoint to restore from, which must not be used: PostgreSQL keeps
+    // its data through a crash, so restoring would lose the writes after it.
+    rec.use(ckpt);
     Writer writer{mgr};
     rec.start();
     ASSERT_TRUE(eventually([&] { return postgres_up(rec) && rec.last_report().healthy(); }, 20s));
+    ASSERT_TRUE(eventually([&] { return writer.acknowledged().size() >= 50; }, 10s));
+    ckpt.create();
+    const auto acknowledged_at_checkpoint = writer.acknowledged().size();
+    ASSERT_TRUE(eventually([&] { return writer.acknowledged().size() >= acknowledged_at_checkpoint + 50; }, 10s))
+        << "writes go on after the checkpoint";
 
     const auto stopped = Steady::now();
     cluster.crash();
@@ -104,6 +127,8 @@ TEST(PostgresRecovery, ImmediateStopIsDetectedAndTheTierRecoversWithEveryAcknowl
     const auto restarted = Steady::now();
     const auto back = eventually([&] { return postgres_up(rec); }, 30s);
     ASSERT_TRUE(back) << "PostgreSQL restarted 30 s ago is still down";
+    const auto incident = finished_incident(rec, 30s);
+    ASSERT_TRUE(incident) << "the incident is still open 30 s after PostgreSQL came back";
     std::this_thread::sleep_for(500ms);  // and writes go on once it is back
     writer.stop();
     rec.stop();
@@ -111,11 +136,11 @@ TEST(PostgresRecovery, ImmediateStopIsDetectedAndTheTierRecoversWithEveryAcknowl
     const auto st = rec.stats();
     EXPECT_EQ(st.incidents, 1u);
     EXPECT_EQ(st.recovered, 1u);
-    ASSERT_EQ(st.history.size(), 1u);
-    const auto& incident = st.history[0];
-    EXPECT_EQ(incident.outcome, strata::IncidentOutcome::recovered);
-    ASSERT_TRUE(incident.rto);
-    EXPECT_EQ(incident.rpo, strata::Clock::duration::zero());
+    EXPECT_EQ(incident->outcome, strata::IncidentOutcome::recovered);
+    EXPECT_FALSE(incident->event.tier_reset) << "PostgreSQL came back with the marker the last probe left";
+    ASSERT_TRUE(incident->rto);
+    EXPECT_EQ(incident->rpo, strata::Clock::duration::zero());
+    EXPECT_EQ(ckpt.stats().rollbacks, 0u);
 
     // The hot MemoryTier and the cache would answer the manager's reads
     // whatever PostgreSQL kept: the durable tier is read directly.
@@ -133,82 +158,231 @@ TEST(PostgresRecovery, ImmediateStopIsDetectedAndTheTierRecoversWithEveryAcknowl
     EXPECT_EQ(misread, 0) << "of " << keys.size() << " acknowledged writes";
 
     const auto detection = ms(*detected - stopped), recovery = ms(*back - restarted);
-    const auto rto = ms(*incident.rto);
+    const auto rto = ms(*incident->rto);
     std::cout << "PostgreSQL pg_ctl -m immediate: detected after " << detection
               << " ms (probe every 1 s, threshold 3, deadline 1 s); up again " << recovery
-              << " ms after the restart; incident RTO (detected to healthy) " << rto << " ms; " << keys.size()
-              << " acknowledged writes (" << writer.refused() << " refused), all in PostgreSQL\n";
+              << " ms after the restart; incident RTO (detected to healthy) " << rto << " ms, RPO 0, no restore; "
+              << keys.size() << " acknowledged writes (" << acknowledged_at_checkpoint << " before the checkpoint, "
+              << writer.refused() << " refused), all in PostgreSQL\n";
     RecordProperty("detection_ms", static_cast<int>(detection));
     RecordProperty("up_after_restart_ms", static_cast<int>(recovery));
     RecordProperty("incident_rto_ms", static_cast<int>(rto));
 }
 
-// The data directory lost and replaced by an empty cluster: the tier is down
-// while its database is missing (not_found, every call), and up once the
-// operator creates the database again, its table re-created empty by the
-// tier. What the manager then serves for keys PostgreSQL no longer has is
-// printed, not asserted: the hot tier and the cache still hold them, and a
-// handler restoring a durable tier that came back empty is still to come.
-TEST(PostgresRecovery, AnEmptiedClusterIsDownUntilTheDatabaseIsCreatedAgainThenUpAndEmpty) {
-    pgtest::PrivateCluster cluster;
-    const std::string db = "strata_app";
-    admin(cluster.conninfo(), "CREATE DATABASE " + db);
-    auto mgr = make_manager(pgtest::short_timeouts(cluster.conninfo() + " dbname=" + db));
+// A database of its own on a private cluster, which a test replaces by an
+// empty cluster and creates again, as an operator would after losing the
+// data directory.
+class ReplaceableDatabase {
+public:
+    ReplaceableDatabase() { create(); }
+
+    std::string conninfo() const { return cluster_.conninfo() + " dbname=" + name_; }
+
+    struct Replacement {
+        Clock::time_point started;  // when the wipe began
+        long long detection_ms = 0;
+        long long up_after_created_ms = 0;
+    };
+
+    // Wipes the cluster under a running orchestrator, waits until it finds
+    // PostgreSQL down for want of the database (not_found naming it), then
+    // creates the database again and waits until PostgreSQL is up.
+    void replace(const Recovery& rec, Replacement& out) {
+        out.started = Clock::now();
+        const auto wiped = Steady::now();
+        cluster_.wipe();  // down while initdb runs, then up without the database
+        const auto detected = eventually([&] { return !postgres_up(rec); }, 30s);
+        ASSERT_TRUE(detected) << "PostgreSQL emptied 30 s ago is still up";
+        const auto database_missing = "database \"" + name_ + "\" does not exist";
+        ASSERT_TRUE(eventually(
+            [&] { return rec.last_report().tiers[1].last_error.find(database_missing) != std::string::npos; }, 10s))
+            << rec.last_report().tiers[1].last_error;
+        EXPECT_FALSE(postgres_up(rec));
+        ASSERT_EQ(rec.stats().open.size(), 1u);
+        EXPECT_EQ(rec.stats().open[0].event.tier, "postgres");
+
+        create();
+        const auto created = Steady::now();
+        const auto back = eventually([&] { return postgres_up(rec); }, 30s);
+        ASSERT_TRUE(back) << "PostgreSQL whose database was created again 30 s ago is still down: "
+                          << rec.last_report().tiers[1].last_error;
+        out.detection_ms = ms(*detected - wiped);
+        out.up_after_created_ms = ms(*back - created);
+    }
+
+private:
+    void create() { admin(cluster_.conninfo(), "CREATE DATABASE " + name_); }
+
+    pgtest::PrivateCluster cluster_;
+    const std::string name_ = "strata_app";
+};
+
+// The data directory lost and replaced by an empty cluster, the database
+// created again: PostgreSQL answers without the marker the last probe left,
+// so the incident is a reset, and the built-in handler rolls both tiers back
+// to the newest verified checkpoint. What was written after it is lost (the
+// RPO), from the hot MemoryTier too.
+TEST(PostgresRecovery, AnEmptiedClusterIsRestoredFromTheNewestVerifiedCheckpoint) {
+    ReplaceableDatabase db;
+    auto mgr = make_manager(pgtest::short_timeouts(db.conninfo()));
+    TempDir checkpoint_dir{"strata-pg-recovery-ckpt"};  // outside the cluster: survives the wipe
+    Checkpoints ckpt{mgr, strata::DirectoryCheckpointStore{checkpoint_dir.path}};
+    Recovery rec{mgr, probe_every_second()};
+    rec.use(ckpt);
+    rec.start();
+    ASSERT_TRUE(eventually([&] { return postgres_up(rec) && rec.last_report().healthy(); }, 20s));
+
+    // Two checkpoints: the restore must take the newer. `checkpointed` is
+    // what the newer one holds.
+    std::map<std::string, std::string> checkpointed;
+    for (int i = 0; i < 100; ++i) {
+        const auto key = "position:" + std::to_string(i), value = std::to_string(i * 100);
+        mgr.set(key, value);
+        checkpointed[key] = value;
+    }
+    const auto older = ckpt.create();
+    for (int i = 0; i < 50; ++i) {
+        const auto key = "position:" + std::to_string(i), value = std::to_string(i * 100 + 1);
+        mgr.set(key, value);
+        checkpointed[key] = value;
+    }
+    const auto newest = ckpt.create();
+    ASSERT_LT(older.created_at, newest.created_at);
+
+    // Acknowledged after the newest checkpoint: these go with the cluster.
+    const auto lost_from = Clock::now();
+    std::vector<std::string> overwritten, added;
+    for (int i = 50; i < 100; ++i) {
+        overwritten.push_back("position:" + std::to_string(i));
+        mgr.set(overwritten.back(), "after-checkpoint");
+    }
+    for (int i = 0; i < 20; ++i) {
+        added.push_back("order:" + std::to_string(i));
+        mgr.set(added.back(), "after-checkpoint");
+    }
+
+    ReplaceableDatabase::Replacement replaced;
+    ASSERT_NO_FATAL_FAILURE(db.replace(rec, replaced));
+    const auto incident = finished_incident(rec, 30s);
+    ASSERT_TRUE(incident) << "the incident is still open 30 s after PostgreSQL came back";
+    rec.stop();
+
+    EXPECT_EQ(rec.stats().incidents, 1u);
+    EXPECT_EQ(incident->event.type, strata::FailureType::tier_down);
+    EXPECT_TRUE(incident->event.tier_reset) << "PostgreSQL came back without the marker the last probe left";
+    EXPECT_EQ(incident->outcome, strata::IncidentOutcome::recovered)
+        << (incident->attempts.empty() ? "no attempt" : incident->attempts.back().error);
+    ASSERT_FALSE(incident->attempts.empty());
+    EXPECT_TRUE(incident->attempts.back().ok);
+    EXPECT_EQ(ckpt.stats().rollbacks, 1u);
+    ASSERT_TRUE(incident->rto);
+    ASSERT_TRUE(incident->rpo);
+    // From the cut (the newest write the checkpoint holds) to the newest
+    // write lost: it spans every write after the checkpoint, and ends
+    // before the wipe. Versions are whole microseconds, hence the cast.
+    const auto rpo = *incident->rpo;
+    const auto cut_to_wipe = replaced.started - cut_time(newest);
+    EXPECT_GT(rpo, Clock::duration::zero());
+    EXPECT_GE(rpo, std::chrono::duration_cast<std::chrono::microseconds>(lost_from - cut_time(newest)));
+    EXPECT_LE(rpo, cut_to_wipe);
+
+    // Every key the newest checkpoint held reads back as it held it, from
+    // PostgreSQL itself and through the manager.
+    std::size_t restored_in_postgres = 0, served_as_checkpointed = 0;
+    for (const auto& [key, value] : checkpointed) {
+        const auto in_postgres = mgr.tier<1>().fetch(key);
+        if (in_postgres && in_postgres->value == value) ++restored_in_postgres;
+        if (mgr.get(key) == value) ++served_as_checkpointed;
+    }
+    EXPECT_EQ(restored_in_postgres, checkpointed.size());
+    EXPECT_EQ(served_as_checkpointed, checkpointed.size());
+    // What was written after it is gone everywhere: the rollback rewrote the
+    // hot MemoryTier too, so no copy there outlives PostgreSQL's.
+    for (const auto& key : added) {
+        EXPECT_FALSE(mgr.tier<0>().fetch(key)) << key;
+        EXPECT_FALSE(mgr.tier<1>().fetch(key)) << key;
+        EXPECT_EQ(mgr.get(key), std::nullopt) << key;
+    }
+    for (const auto& key : overwritten) {
+        const auto hot = mgr.tier<0>().fetch(key);
+        EXPECT_TRUE(!hot || hot->value == checkpointed.at(key)) << key;
+    }
+    mgr.set("position:after", "1");  // the restored table takes writes through the manager
+    EXPECT_EQ(mgr.tier<1>().fetch("position:after").value().value, "1");
+
+    const auto rto = ms(*incident->rto);
+    std::cout << "PostgreSQL data directory replaced by an empty cluster, restored from a checkpoint: detected after "
+              << replaced.detection_ms << " ms (from the start of the wipe); up again "
+              << replaced.up_after_created_ms << " ms after the database was created again; incident "
+              << to_string(incident->outcome) << " in " << incident->attempts.size() << " attempt(s), RTO " << rto
+              << " ms, RPO " << ms(rpo) << " ms (checkpoint cut to wipe " << ms(cut_to_wipe) << " ms); "
+              << checkpointed.size() << " checkpointed keys back, " << overwritten.size() + added.size()
+              << " writes after the checkpoint lost\n";
+    RecordProperty("detection_ms", static_cast<int>(replaced.detection_ms));
+    RecordProperty("up_after_database_created_ms", static_cast<int>(replaced.up_after_created_ms));
+    RecordProperty("incident_rto_ms", static_cast<int>(rto));
+    RecordProperty("incident_rpo_ms", static_cast<int>(ms(rpo)));
+}
+
+// The same with nothing given to recovery.use(): the restore handler fails
+// every attempt, and a person gets a checklist saying there is nothing to
+// restore from. The tier still takes writes.
+TEST(PostgresRecovery, AnEmptiedClusterWithNoCheckpointOrBackupIsEscalated) {
+    ReplaceableDatabase db;
+    auto mgr = make_manager(pgtest::short_timeouts(db.conninfo()));
+    TempDir escalations{"strata-pg-escalations"};
+    auto options = probe_every_second();
+    options.escalation_dir = escalations.path;
+    Recovery rec{mgr, options};
+    rec.start();
+    ASSERT_TRUE(eventually([&] { return postgres_up(rec) && rec.last_report().healthy(); }, 20s));
     std::vector<std::string> keys;
     for (int i = 0; i < 100; ++i) {
         keys.push_back("position:" + std::to_string(i));
         mgr.set(keys.back(), std::to_string(i * 100));
     }
-    strata::RecoveryOrchestrator rec{mgr, probe_every_second()};
-    rec.start();
-    ASSERT_TRUE(eventually([&] { return postgres_up(rec) && rec.last_report().healthy(); }, 20s));
 
-    const auto wiped = Steady::now();
-    cluster.wipe();  // down while initdb runs, then up without the database
-    const auto detected = eventually([&] { return !postgres_up(rec); }, 30s);
-    ASSERT_TRUE(detected) << "PostgreSQL emptied 30 s ago is still up";
-    const auto database_missing = "database \"" + db + "\" does not exist";
-    ASSERT_TRUE(eventually(
-        [&] { return rec.last_report().tiers[1].last_error.find(database_missing) != std::string::npos; }, 10s))
-        << rec.last_report().tiers[1].last_error;
-    EXPECT_FALSE(postgres_up(rec));
-    ASSERT_EQ(rec.stats().open.size(), 1u);
-    EXPECT_EQ(rec.stats().open[0].event.tier, "postgres");
-    const auto served_while_missing = read_through(mgr, keys[1]);
-
-    admin(cluster.conninfo(), "CREATE DATABASE " + db);
-    const auto created = Steady::now();
-    const auto back = eventually([&] { return postgres_up(rec); }, 30s);
-    ASSERT_TRUE(back) << "PostgreSQL whose database was created again 30 s ago is still down: "
-                      << rec.last_report().tiers[1].last_error;
+    ReplaceableDatabase::Replacement replaced;
+    ASSERT_NO_FATAL_FAILURE(db.replace(rec, replaced));
+    const auto incident = finished_incident(rec, 30s);
+    ASSERT_TRUE(incident) << "the incident is still open 30 s after PostgreSQL came back";
     rec.stop();
 
-    // How the incident ends is left out: a handler for a durable tier that
-    // came back empty (restore from a checkpoint) is what decides it.
     const auto st = rec.stats();
     EXPECT_EQ(st.incidents, 1u);
+    EXPECT_EQ(st.escalated, 1u);
+    EXPECT_TRUE(incident->event.tier_reset);
+    EXPECT_EQ(incident->outcome, strata::IncidentOutcome::escalated);
+    ASSERT_EQ(incident->attempts.size(), options.max_attempts);
+    for (const auto& attempt : incident->attempts) {
+        EXPECT_FALSE(attempt.ok);
+        EXPECT_THAT(attempt.error, HasSubstr("there is no checkpoint or backup to restore it from"));
+    }
+    EXPECT_FALSE(incident->rpo) << "unknown: no handler said what was lost";
+    EXPECT_EQ(incident->escalation_error, "");
+    ASSERT_EQ(incident->checklist, escalations.path / (incident->id + ".md"));
+    const auto checklist = strata::testing::read_all(incident->checklist);
+    EXPECT_THAT(checklist, HasSubstr("tier_down in tier `postgres`"));
+    EXPECT_THAT(checklist, HasSubstr("no checkpoint or backup to restore it from: none was given to recovery.use()"));
 
+    std::size_t left_in_postgres = 0, served = 0;
     const auto in_postgres = mgr.tier<1>().fetch_many(keys);
-    std::size_t left_in_postgres = 0, in_hot_tier = 0, served = 0;
     for (std::size_t i = 0; i < keys.size(); ++i) {
         if (in_postgres[i]) ++left_in_postgres;
-        if (mgr.tier<0>().fetch(keys[i])) ++in_hot_tier;
         if (read_through(mgr, keys[i]) == std::to_string(i * 100)) ++served;
     }
     EXPECT_EQ(left_in_postgres, 0u);
     mgr.set("position:after", "1");  // the re-created table takes writes through the manager
     EXPECT_EQ(mgr.tier<1>().fetch("position:after").value().value, "1");
 
-    const auto detection = ms(*detected - wiped), recovery = ms(*back - created);
-    std::cout << "PostgreSQL data directory replaced by an empty cluster: detected after " << detection
-              << " ms (from the start of the wipe); up again " << recovery
-              << " ms after the database was created again; incident " << incident_summary(st) << ". Of " << keys.size()
-              << " keys written before: " << left_in_postgres << " in PostgreSQL, " << in_hot_tier
-              << " in the hot MemoryTier, " << served << " served by the manager with their old value (position:1 while"
-              << " the database was missing: " << served_while_missing << ")\n";
-    RecordProperty("detection_ms", static_cast<int>(detection));
-    RecordProperty("up_after_database_created_ms", static_cast<int>(recovery));
-    RecordProperty("keys_served_after_wipe", static_cast<int>(served));
+    std::cout << "PostgreSQL data directory replaced by an empty cluster, nothing to restore from: detected after "
+              << replaced.detection_ms << " ms; up again " << replaced.up_after_created_ms
+              << " ms after the database was created again; incident " << to_string(incident->outcome) << " after "
+              << incident->attempts.size() << " attempts, checklist " << incident->checklist.filename().string()
+              << ". Of " << keys.size() << " keys written before: " << left_in_postgres << " in PostgreSQL, " << served
+              << " still served by the manager from the hot MemoryTier\n";
+    RecordProperty("detection_ms", static_cast<int>(replaced.detection_ms));
+    RecordProperty("up_after_database_created_ms", static_cast<int>(replaced.up_after_created_ms));
 }
 
 }  // namespace
