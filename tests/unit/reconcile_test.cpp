@@ -337,3 +337,48 @@ TEST_F(Reconcile, ScrubListsTheCopiesItCannotSave) {
     EXPECT_FALSE(p.hot().fetch("both")->intact());  // left for a person to see
     EXPECT_THROW(p.mgr.scrub(0), std::invalid_argument);
 }
+
+// ---- a durable tier that lost its data ---------------------------------------
+
+TEST_F(Reconcile, WriteBackSavesTheHotCopiesTheDurableTierLacksOrHoldsOlder) {
+    Process p(dir);
+    p.mgr.set_many(numbered(1100, [](int i) { return std::to_string(i); }));
+    for (int i = 0; i < 1100; i += 2) p.warm().erase("key" + std::to_string(i));  // lost below
+    p.warm().store("key1", strata::make_record("older", 1));
+    p.mgr.set("key3", "v1");
+    p.hot_switches->down = true;
+    p.mgr.set("key3", "v2");  // the hot copy "v1" is marked: superseded
+    p.hot_switches->down = false;
+    p.warm().erase("key3");   // and the durable tier lost "v2"
+    EXPECT_EQ(p.mgr.write_back(0), 550u + 1);  // the even keys, and key1
+    EXPECT_EQ(p.warm().fetch("key10")->value, "10");
+    EXPECT_EQ(p.warm().fetch("key10")->version, p.hot().fetch("key10")->version);
+    EXPECT_EQ(p.warm().fetch("key1")->value, "1");
+    EXPECT_FALSE(p.warm().fetch("key3"));  // a superseded copy is never written down
+    EXPECT_EQ(p.mgr.write_back(0), 0u);
+    EXPECT_THROW(p.mgr.write_back(1), std::invalid_argument);
+}
+
+TEST_F(Reconcile, AScopedFillOnlyRollbackTouchesOneTierAndNothingNewer) {
+    Process p(dir);
+    strata::Checkpointer ckpt{p.mgr, strata::DirectoryCheckpointStore{dir.path / "checkpoints"}};
+    p.mgr.set("k1", "at-checkpoint");
+    p.mgr.set("k2", "at-checkpoint");
+    const auto point = ckpt.create();
+    p.mgr.set("k1", "after");
+    p.mgr.set("k3", "after");
+    p.warm().erase("k2");
+    p.hot().erase("k2");
+    const auto report = ckpt.rollback(point.id, strata::RestoreScope{.tier = 1, .fill_only = true});
+    EXPECT_EQ(report.keys_restored, 1u);  // k2 only
+    EXPECT_EQ(report.keys_removed, 0u);
+    ASSERT_EQ(report.tiers.size(), 1u);
+    EXPECT_EQ(report.tiers[0].index, 1u);
+    EXPECT_EQ(p.warm().fetch("k1")->value, "after");
+    EXPECT_EQ(p.warm().fetch("k2")->value, "at-checkpoint");
+    EXPECT_EQ(p.warm().fetch("k3")->value, "after");
+    EXPECT_EQ(p.hot().fetch("k1")->value, "after");  // the hot tier was not in scope
+    EXPECT_FALSE(p.hot().fetch("k2"));
+    p.mgr.invalidate_cache();
+    EXPECT_EQ(p.mgr.get("k2"), "at-checkpoint");
+}

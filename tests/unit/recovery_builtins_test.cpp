@@ -134,13 +134,20 @@ TEST(RecoveryBuiltins, AHotTierThatRestartedBetweenTwoRoundsIsSeenByItsMarker) {
     EXPECT_EQ(rec.stats().incidents, 1u);  // the new marker holds: no second incident
 }
 
-TEST(RecoveryBuiltins, ADurableTierThatReturnsEmptyIsRestoredFromTheNewestVerifiedCheckpoint) {
+// The durable tier comes back empty. What the hot tier still holds is
+// written down first (the newest data left); the newest verified checkpoint
+// fills in the rest. Only writes after the checkpoint that the hot tier no
+// longer held (evicted) are lost.
+TEST(RecoveryBuiltins, ADurableTierThatReturnsEmptyGetsTheHotCopiesThenTheNewestCheckpoint) {
     Stack s;
     Checkpoints ckpt{s.mgr, strata::DirectoryCheckpointStore{s.dir.path / "checkpoints"}};
     for (int i = 0; i < 10; ++i) s.mgr.set("key" + std::to_string(i), "at-checkpoint");
     const auto point = ckpt.create();
     s.mgr.set("key0", "after");
+    s.mgr.set("key1", "after");
     s.mgr.set("late", "after");
+    s.hot().erase("key1");  // evicted from the hot tier
+    for (int i = 5; i < 10; ++i) s.hot().erase("key" + std::to_string(i));
     Orchestrator rec{s.mgr, quick(s.clock)};
     rec.use(ckpt);
     rec.check();
@@ -150,13 +157,17 @@ TEST(RecoveryBuiltins, ADurableTierThatReturnsEmptyIsRestoredFromTheNewestVerifi
     EXPECT_EQ(inc.event.tier, "warm");
     EXPECT_TRUE(inc.event.tier_reset);
     EXPECT_EQ(inc.outcome, IncidentOutcome::recovered);
+    // At most from the cut to the newest acknowledged write: key1's "after".
     ASSERT_TRUE(inc.rpo);
-    EXPECT_GT(*inc.rpo, strata::Clock::duration::zero());  // "after" was lost
-    EXPECT_LT(*inc.rpo, strata::Clock::now() - point.created_at + 1s);
+    EXPECT_GT(*inc.rpo, strata::Clock::duration::zero());
+    EXPECT_LE(*inc.rpo, std::chrono::microseconds(s.mgr.acknowledged_version() - point.version_cut));
     s.mgr.invalidate_cache();
-    for (int i = 0; i < 10; ++i) EXPECT_EQ(s.mgr.get("key" + std::to_string(i)), "at-checkpoint");
-    EXPECT_EQ(s.mgr.get("late"), std::nullopt);  // the hot tier was put back to the cut too
-    EXPECT_EQ(s.warm().fetch("key3")->value, "at-checkpoint");
+    EXPECT_EQ(s.mgr.get("key0"), "after");          // saved from the hot tier
+    EXPECT_EQ(s.mgr.get("late"), "after");          // saved from the hot tier
+    EXPECT_EQ(s.mgr.get("key1"), "at-checkpoint");  // lost: restored as checkpointed
+    for (int i = 2; i < 10; ++i) EXPECT_EQ(s.mgr.get("key" + std::to_string(i)), "at-checkpoint");
+    EXPECT_EQ(s.warm().fetch("key0")->value, "after");
+    EXPECT_EQ(s.warm().fetch("key7")->value, "at-checkpoint");
 }
 
 TEST(RecoveryBuiltins, ADurableTierWithNothingToRestoreFromIsEscalated) {
@@ -174,32 +185,51 @@ TEST(RecoveryBuiltins, ADurableTierWithNothingToRestoreFromIsEscalated) {
     EXPECT_EQ(inc.attempts.size(), o.max_attempts);
     EXPECT_THAT(inc.attempts.back().error, HasSubstr("no checkpoint or backup to restore it from"));
     EXPECT_THAT(read_all(inc.checklist), HasSubstr("no checkpoint or backup to restore it from"));
+    EXPECT_EQ(s.warm().fetch("k")->value, "v");  // the hot copy was written down all the same
 }
 
-// A durable tier that lost its marker but holds writes newer than every
-// restore point: rolling back would lose them, so a person decides.
-TEST(RecoveryBuiltins, ADurableTierHoldingWritesAfterTheNewestCheckpointIsNotRolledBack) {
+// A durable tier that lost its marker but kept its data (a week-long
+// outage, say) is filled, never rolled back: nothing it holds is
+// overwritten or erased; a key erased after the checkpoint comes back.
+TEST(RecoveryBuiltins, ADurableTierThatLostOnlyItsMarkerKeepsWhatItHolds) {
     Stack s;
     Checkpoints ckpt{s.mgr, strata::DirectoryCheckpointStore{s.dir.path / "checkpoints"}};
     s.mgr.set("k", "at-checkpoint");
-    const auto point = ckpt.create();
+    s.mgr.set("erased-since", "x");
+    ckpt.create();
     s.mgr.set("k", "after");
-    TempDir out{"strata-escalations"};
-    auto o = quick(s.clock);
-    o.escalation_dir = out.path;
-    Orchestrator rec{s.mgr, o};
+    s.mgr.set("new", "after");
+    s.mgr.erase("erased-since");
+    Orchestrator rec{s.mgr, quick(s.clock)};
     rec.use(ckpt);
     rec.check();
     for (const auto& k : s.warm().keys("__strata_probe__/*")) s.warm().erase(k);
     rec.check();
     const auto inc = finished(rec);
-    EXPECT_EQ(inc.outcome, IncidentOutcome::escalated);
-    EXPECT_THAT(inc.attempts.back().error, HasSubstr("restoring would lose them"));
-    // The person gets the restore point and the exact call.
-    EXPECT_THAT(read_all(inc.checklist), HasSubstr("| checkpoint | " + point.id));
-    EXPECT_THAT(read_all(inc.checklist), HasSubstr("`ckpt.rollback(\"" + point.id + "\")`"));
+    EXPECT_TRUE(inc.event.tier_reset);
+    EXPECT_EQ(inc.outcome, IncidentOutcome::recovered);
     s.mgr.invalidate_cache();
     EXPECT_EQ(s.mgr.get("k"), "after");
+    EXPECT_EQ(s.mgr.get("new"), "after");
+    EXPECT_EQ(s.mgr.get("erased-since"), "x");  // the price of filling in: documented
+}
+
+TEST(RecoveryBuiltins, EscalationChecklistsListTheNewestVerifiedRestorePointWithTheCall) {
+    Stack s;
+    TempDir out{"strata-escalations"};
+    Checkpoints ckpt{s.mgr, strata::DirectoryCheckpointStore{s.dir.path / "checkpoints"}};
+    s.mgr.set("k", "v");
+    ckpt.create();
+    const auto newest = ckpt.create();
+    auto o = quick(s.clock);
+    o.escalation_dir = out.path;
+    Orchestrator rec{s.mgr, o};
+    rec.use(ckpt);
+    const auto inc = rec.report({.type = FailureType::custom, .name = "nobody_handles_this"}).get();
+    EXPECT_EQ(inc.outcome, IncidentOutcome::escalated);
+    const auto text = read_all(inc.checklist);
+    EXPECT_THAT(text, HasSubstr("| checkpoint | " + newest.id));
+    EXPECT_THAT(text, HasSubstr("`ckpt.rollback(\"" + newest.id + "\")`"));
 }
 
 // A read meets a corrupt hot copy (and repairs it itself); the next round

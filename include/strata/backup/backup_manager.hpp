@@ -119,7 +119,7 @@ public:
     }
 
     // Restores the chain ending at `id` into the tiers it captured.
-    RollbackReport restore(const std::string& id) { return restore_into(id, mgr_); }
+    RollbackReport restore(const std::string& id, RestoreScope scope = {}) { return restore_into(id, mgr_, scope); }
 
     // Restores onto `target`, any manager with tiers like the captured ones
     // at the same indexes (a new machine after a disaster). Every part of
@@ -130,9 +130,9 @@ public:
     // state at the cut (keys, values, versions, expiries; deleted keys
     // erased) and the manager serves that: no cached value, stale mark or
     // hotter copy remains. The cut's keys are held in memory, its records
-    // wait in a temporary file.
+    // wait in a temporary file. A scope narrows it (RestoreScope).
     template <class Target>
-    RollbackReport restore_into(const std::string& id, Target& target) {
+    RollbackReport restore_into(const std::string& id, Target& target, RestoreScope scope = {}) {
         const auto t0 = std::chrono::steady_clock::now();
         RollbackReport report;
         report.id = id;
@@ -153,7 +153,7 @@ public:
             auto pause = target.pause_writes();
             std::uint64_t put_back = 0;
             for (const auto& t : tiers) put_back |= std::uint64_t{1} << t.index;
-            detail::checkpoint::Restorer restorer(target.tiers(), pause, put_back, options_.batch_size, report);
+            detail::checkpoint::Restorer restorer(target.tiers(), pause, put_back, options_.batch_size, report, scope);
             for (std::size_t i = 0; i < tiers.size(); ++i) {
                 restorer.begin(tiers[i]);
                 parked->for_each(i, [&](const std::string& key, Record r) { restorer.add(key, std::move(r)); });

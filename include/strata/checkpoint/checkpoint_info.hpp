@@ -86,6 +86,19 @@ struct TierRollback {
     std::uint64_t removed = 0;    // created since the capture, erased
 };
 
+// What a rollback or a backup restore changes. By default every captured
+// tier becomes exactly the captured state.
+struct RestoreScope {
+    // Only this tier (its index in the manager); every captured tier when unset.
+    std::optional<std::size_t> tier{};
+    // Put back only records the tier lacks or holds at an older version:
+    // nothing newer is overwritten, nothing is erased, hotter copies stay.
+    // For a durable tier that came back empty or behind while writes went
+    // on: what it gained since stays; keys erased after the capture come
+    // back.
+    bool fill_only = false;
+};
+
 struct RollbackReport {
     std::string id;
     std::vector<TierRollback> tiers;

@@ -225,8 +225,8 @@ public:
     // Verifies the checkpoint (refusing a damaged one with Error{corrupt}
     // before anything changes), then, holding writes through the manager,
     // puts each captured tier back to exactly the captured keys and records
-    // and clears the manager's cache.
-    RollbackReport rollback(const std::string& id) {
+    // and clears the manager's cache. A scope narrows it (RestoreScope).
+    RollbackReport rollback(const std::string& id, RestoreScope scope = {}) {
         const auto t0 = std::chrono::steady_clock::now();
         RollbackReport report;
         report.id = id;
@@ -249,7 +249,7 @@ public:
             for (const auto& t : info.tiers) put_back |= std::uint64_t{1} << t.index;
             auto source = store_.open(id);
             CheckpointReader reader(source, info, "rollback");
-            detail::checkpoint::Restorer restorer(mgr_.tiers(), pause, put_back, options_.batch_size, report);
+            detail::checkpoint::Restorer restorer(mgr_.tiers(), pause, put_back, options_.batch_size, report, scope);
             reader.run([&](const CapturedTier& t) { restorer.begin(t); },
                        [&](std::string key, Record r) { restorer.add(std::move(key), std::move(r)); },
                        [&](const CapturedTier& t) { restorer.end(t); });

@@ -305,6 +305,25 @@ public:
         return report;
     }
 
+    // For a durable tier that came back empty or behind: every copy in
+    // `tier` (a non-durable tier with a durable tier below) newer than the
+    // durable tier's, or missing there, is written down to it, a batch at a
+    // time (writes of those keys wait). Copies marked stale stay. Returns
+    // how many were written.
+    std::size_t write_back(std::size_t tier) {
+        check_coverable(tier, "write_back");
+        const auto keys = tiers_.list(tier);
+        std::size_t written = 0;
+        for_batches(keys, [&](std::span<const std::string> batch) {
+            std::shared_lock gate(write_gate_);
+            typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(batch));
+            const detail::Journaled noted(journals_, batch);
+            const detail::WriteMarks::Writing writing(marks_, batch);
+            written += tiers_.write_back(tier, batch, options_.write_through);
+        });
+        return written;
+    }
+
     // Copies the newest copy of each key into the tier where only colder
     // tiers hold it (re-warming a tier that came back empty), in batches;
     // returns how many were copied. Keys whose newest copy is in doubt, or
@@ -413,6 +432,11 @@ public:
 
     // The newest version handed out or read back: a cut between writes.
     std::uint64_t current_version() const noexcept { return versions_.current(); }
+
+    // The newest version of a write this manager acknowledged (0: none yet).
+    // Versions are microseconds since the epoch, so this less a restore
+    // point's cut bounds what restoring it lost.
+    std::uint64_t acknowledged_version() const noexcept { return acknowledged_.load(std::memory_order_acquire); }
 
     // Drops every cached value, after tiers were changed behind the manager.
     void invalidate_cache() { cache_.clear(); }
@@ -576,7 +600,9 @@ private:
         for (auto& e : entries) e.record.version = versions_.next();
         const detail::Journaled noted(journals_, entries);
         const detail::WriteMarks::Writing writing(marks_, entries);
-        write_locked(entries, target);
+        const auto written = write_locked(entries, target);
+        for (auto seen = acknowledged_.load(); seen < written && !acknowledged_.compare_exchange_weak(seen, written);) {
+        }
     }
 
     // The cache is emptied of the keys first: once any tier shows the new
@@ -587,10 +613,14 @@ private:
     // another process wrote the key, or this one before a restart with its
     // clock behind) is read, the version clock is raised past what it holds
     // and the write is made again, once: the later write wins, as it should.
-    void write_locked(std::span<const Entry> entries, std::size_t target) {
+    // Returns the newest version written.
+    std::uint64_t write_locked(std::span<const Entry> entries, std::size_t target) {
         for (const auto& e : entries) cache_.invalidate(e.key);
         try {
             tiers_.write(entries, target, options_.write_through);
+            std::uint64_t newest = 0;
+            for (const auto& e : entries) newest = std::max(newest, e.record.version);
+            return newest;
         } catch (const Error& e) {
             if (e.kind() != ErrorKind::conflict) throw;
             std::vector<std::string> keys;
@@ -599,6 +629,7 @@ private:
             std::vector<Entry> again(entries.begin(), entries.end());
             for (auto& en : again) en.record.version = versions_.next();
             tiers_.write(again, target, options_.write_through);
+            return again.back().record.version;  // handed out last, so the newest
         }
     }
 
@@ -714,6 +745,7 @@ private:
     detail::KeyStripes stripes_;
     detail::WriteMarks marks_;
     std::atomic<bool> marks_loaded_{false};
+    std::atomic<std::uint64_t> acknowledged_{0};
     detail::WriteGate write_gate_;
     detail::WriteJournals journals_;
 };

@@ -48,13 +48,23 @@ void check_layout(Set tiers, const CheckpointInfo& info, std::string_view what, 
 // batch written or erased goes through the manager's write pause, which
 // makes the manager serve it from there (`put_back`: the tiers this restore
 // rewrites, whose copies stay) and readers see each batch as one step.
+// A RestoreScope narrows it to one tier, or to filling in what a tier lacks.
 template <class Set, class Pause>
 class Restorer {
 public:
-    Restorer(Set tiers, Pause& pause, std::uint64_t put_back, std::size_t batch, RollbackReport& report)
-        : tiers_(tiers), pause_(pause), put_back_(put_back), batch_size_(batch), report_(report), now_(Clock::now()) {}
+    Restorer(Set tiers, Pause& pause, std::uint64_t put_back, std::size_t batch, RollbackReport& report,
+             RestoreScope scope = {})
+        : tiers_(tiers),
+          pause_(pause),
+          put_back_(scope.fill_only ? ~std::uint64_t{0} : put_back),
+          batch_size_(batch),
+          report_(report),
+          scope_(scope),
+          now_(Clock::now()) {}
 
     void begin(const CapturedTier& t) {
+        skipping_ = scope_.tier && *scope_.tier != t.index;
+        if (skipping_) return;
         current_ = t.index;
         keep_.clear();
         batch_.clear();
@@ -62,6 +72,7 @@ public:
     }
 
     void add(std::string key, Record r) {
+        if (skipping_) return;
         // An expired record is gone by the rules of every tier: not restored,
         // and not kept, so a newer copy of the key is removed below.
         if (r.expired(now_)) {
@@ -74,7 +85,18 @@ public:
     }
 
     void end(const CapturedTier&) {
+        if (skipping_) return;
         flush();
+        if (!scope_.fill_only) erase_extra();
+        const auto& t = report_.tiers.back();
+        report_.keys_restored += t.restored;
+        report_.keys_unchanged += t.unchanged;
+        report_.keys_removed += t.removed;
+    }
+
+private:
+    // The tier's keys the capture does not hold go.
+    void erase_extra() {
         with_tier([&](auto& tier) {
             const auto current = sorted_keys(tier);
             std::vector<std::string> extra;
@@ -84,13 +106,8 @@ public:
                 pause_.rewrite(current_, some, put_back_, [&] { report_.tiers.back().removed += tier.erase_many(some); });
             }
         });
-        const auto& t = report_.tiers.back();
-        report_.keys_restored += t.restored;
-        report_.keys_unchanged += t.unchanged;
-        report_.keys_removed += t.removed;
     }
 
-private:
     template <class F>
     void with_tier(F&& f) {
         tiers_.for_each([&](auto& tier, auto index) {
@@ -110,6 +127,8 @@ private:
             for (std::size_t j = 0; j < batch_.size(); ++j) {
                 // A copy marked stale is rewritten too, which clears the mark.
                 if (same_record(held[j], batch_[j].record) && !pause_.is_stale(current_, batch_[j].key)) continue;
+                if (scope_.fill_only && held[j] && held[j]->intact() && held[j]->version >= batch_[j].record.version)
+                    continue;
                 if (held[j] && held[j]->version > batch_[j].record.version) newer.push_back(batch_[j].key);
                 changed.push_back(std::move(batch_[j]));
             }
@@ -154,6 +173,8 @@ private:
     std::uint64_t put_back_;
     std::size_t batch_size_;
     RollbackReport& report_;
+    const RestoreScope scope_;
+    bool skipping_ = false;  // a captured tier outside the scope
     Clock::time_point now_;
     std::size_t current_ = 0;
     std::vector<std::string> keep_;

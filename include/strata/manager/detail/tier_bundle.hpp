@@ -373,6 +373,35 @@ public:
         return lost;
     }
 
+    // The other way round: tier i's copies of `keys` that are newer than
+    // the copy of the durable tier it writes through to, or that tier lacks,
+    // are stored there (and in the tiers between), for a durable tier that
+    // lost what it held. Copies marked stale were superseded and stay where
+    // they are. Returns how many were written.
+    std::size_t write_back(std::size_t i, std::span<const std::string> keys, bool write_through) {
+        const std::size_t commit = commit_of(i, write_through);
+        std::vector<std::optional<Record>> held, below;
+        std::optional<Error> failed, ignored;
+        visit(i, [&](auto& tier) { attempt(i, failed, [&] { held = tier.fetch_many(keys); }); });
+        visit(commit, [&](auto& tier) { attempt(commit, failed, [&] { below = tier.fetch_many(keys); }); });
+        if (failed) throw *failed;
+        const auto now = Clock::now();
+        std::vector<Entry> newer;
+        for (std::size_t j = 0; j < keys.size(); ++j) {
+            auto& h = held.at(j);
+            const auto& b = below.at(j);
+            if (!h || !h->intact() || h->expired(now) || stale_[i].contains(keys[j])) continue;
+            if (!b || !b->intact() || b->version < h->version) newer.push_back({keys[j], std::move(*h)});
+        }
+        if (newer.empty()) return 0;
+        if (!store(commit, newer, failed)) throw *failed;
+        std::vector<std::string> names;
+        for (const auto& e : newer) names.push_back(e.key);
+        for (std::size_t t = commit; t-- > i + 1;)
+            if (!store(t, newer, ignored)) mark_stale(t, names);
+        return newer.size();
+    }
+
     // Reconciles quarantined tier i for `keys`: its copy of a key goes when
     // it is corrupt or expired, or older than the newest copy elsewhere, or
     // when no other tier holds the key (the durable tiers are the truth:

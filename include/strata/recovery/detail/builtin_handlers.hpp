@@ -19,11 +19,10 @@
 #include <vector>
 
 #include "strata/cache/cache_policy.hpp"
-#include "strata/core/capabilities.hpp"
 #include "strata/core/error.hpp"
-#include "strata/core/key.hpp"
 #include "strata/core/where.hpp"
 #include "strata/manager/options.hpp"  // SetOptions
+#include "strata/checkpoint/checkpoint_info.hpp"  // RestoreScope
 #include "strata/recovery/detail/restore_sources.hpp"
 #include "strata/recovery/failure.hpp"
 #include "strata/recovery/recovery_options.hpp"
@@ -41,9 +40,10 @@ concept RepairableManager = requires(M& m, std::size_t i, std::span<const std::s
     m.scrub();
     m.invalidate_cache();
     m.sweep_expired();
+    m.write_back(i);
+    { m.acknowledged_version() } -> std::convertible_to<std::uint64_t>;
     m.set(std::string_view{}, std::string_view{}, SetOptions{});
     m.erase(std::string_view{});
-    { m.current_version() } -> std::convertible_to<std::uint64_t>;
     { m.options().write_through } -> std::convertible_to<bool>;
     m.cache();
 };
@@ -160,17 +160,19 @@ public:
     }
 
     // Frees space: expired records swept from every tier, retention applied
-    // to every checkpoint and backup source. The incident ends when the
-    // tier answers again.
+    // to every checkpoint and backup source. Fails when nothing was freed
+    // (retried with backoff, then escalated: a person grows the volume).
+    // The incident ends when the tier answers again.
     bool disk_full(const FailureEvent&) {
-        std::optional<Error> sweep_failed;
+        std::string why = "no expired record to sweep and no checkpoint or backup that retention drops";
+        std::size_t freed = 0;
         try {
-            mgr_.sweep_expired();
+            freed += mgr_.sweep_expired();
         } catch (const Error& err) {  // the full tier may refuse; retention may still free space
-            sweep_failed = err;
+            why = std::string("the sweep failed (") + err.what() + ") and retention dropped nothing";
         }
-        const auto removed = sources_->apply_retention();
-        if (sweep_failed && removed == 0) throw *sweep_failed;
+        freed += sources_->apply_retention();
+        if (freed == 0) throw Error(ErrorKind::unavailable, "", "disk_full", "nothing was freed: " + why);
         return true;
     }
 
@@ -183,10 +185,16 @@ private:
         }
     }
 
-    // Restores only what restoring cannot make worse: a tier that lists no
-    // key, or one holding nothing written after the restore point (where
-    // the tier can say). Otherwise a person compares; the error says so.
+    // Durable tier i came back without what it held. First what the hot
+    // tiers above it hold newer is written down to it (the newest data left
+    // anywhere); then the newest verified restore point fills in only what
+    // it still lacks or holds older, erasing nothing, so writes it took
+    // since it came back stay (keys erased after the point come back). The
+    // RPO bounds what is lost: the newest write acknowledged before
+    // detection, less the point's cut.
     void restore(const FailureEvent& e, std::size_t i) {
+        for (std::size_t h = 0; h < i; ++h)
+            if (coverable(h) && below(h) == i && !mgr_.quarantined(h)) mgr_.write_back(h);
         std::vector<std::string> errors;
         const auto point = sources_->newest_verified(errors);
         const std::string tier = e.tier.empty() ? "tier " + std::to_string(i) : "'" + e.tier + "'";
@@ -197,32 +205,21 @@ private:
                         tier + " came back without what it held, and there is no checkpoint or backup to restore it "
                                "from: " + why);
         }
-        std::optional<std::size_t> newer;  // keys written after the point, if the tier can tell
-        bool empty = false;
-        mgr_.tiers().for_each([&](auto& t, auto index) {
-            if (decltype(index)::value != i) return;
-            auto keys = t.keys("*");
-            erase_reserved_keys(keys);
-            empty = keys.empty();
-            if constexpr (HasChangedSince<std::remove_cvref_t<decltype(t)>>) {
-                auto changed = t.changed_since(point->version_cut);
-                erase_reserved_keys(changed);
-                newer = changed.size();
-            }
-        });
-        if (!empty && newer.value_or(1) > 0)
-            throw Error(ErrorKind::conflict, e.tier, "restore",
-                        tier + " came back without the marker probes left in it, yet holds " +
-                            (newer ? std::to_string(*newer) + " keys written after" : "keys it cannot date against") +
-                            " the newest verified " + point->source + " " + point->id +
-                            ": restoring would lose them, so a person decides");
-        const auto newest = mgr_.current_version();
-        sources_->restore(*point);
-        // Versions are microseconds since the epoch: the newest write handed
-        // out less the cut is how much was lost, at most.
+        sources_->restore(*point, RestoreScope{.tier = i, .fill_only = true});
+        // Versions are microseconds since the epoch.
+        const auto detected = static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(e.detected_at.time_since_epoch()).count());
+        const auto newest = std::min(mgr_.acknowledged_version(), detected);
         if (newest > point->version_cut)
             e.data_lost = std::chrono::duration_cast<Clock::duration>(
                 std::chrono::microseconds(newest - point->version_cut));
+    }
+
+    // The durable tier a write into tier h reaches first.
+    static std::size_t below(std::size_t h) {
+        for (std::size_t j = h + 1; j < Flags::count; ++j)
+            if (Flags::durable[j]) return j;
+        return Flags::count;
     }
 
     M& mgr_;

@@ -63,7 +63,7 @@ struct Marker {
 // Long enough to outlast an outage; a tier away for longer reads as reset
 // (it is reconciled, which is safe), and a marker left by a process killed
 // for good goes by itself.
-inline constexpr std::chrono::hours marker_ttl{24};
+inline constexpr std::chrono::hours marker_ttl{24 * 7};
 
 inline std::string marker_key(std::string_view owner) {
     std::string key(probe_prefix);

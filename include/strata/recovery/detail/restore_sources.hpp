@@ -13,6 +13,7 @@
 #include <utility>  // move
 #include <vector>
 
+#include "strata/checkpoint/checkpoint_info.hpp"  // RestoreScope
 #include "strata/checkpoint/stream_reader.hpp"
 #include "strata/core/record.hpp"
 
@@ -20,8 +21,8 @@ namespace strata {
 
 // What RecoveryOrchestrator::use() takes: a Checkpointer or a BackupManager,
 // or anything that lists restore points oldest first (each with id,
-// created_at and version_cut), verifies one, restores one (rollback() or
-// restore()) and applies its retention.
+// created_at and version_cut), verifies one, restores one within a
+// RestoreScope (rollback() or restore()) and applies its retention.
 template <class S>
 concept RestoreSource = requires(S& s, const std::string& id) {
     { s.list().back().id } -> std::convertible_to<std::string>;
@@ -29,9 +30,8 @@ concept RestoreSource = requires(S& s, const std::string& id) {
     { s.list().back().version_cut } -> std::convertible_to<std::uint64_t>;
     { s.verify(id) } -> std::convertible_to<bool>;
     s.apply_retention();
-} && (requires(S& s, const std::string& id) { s.rollback(id); } || requires(S& s, const std::string& id) {
-                                 s.restore(id);
-                             });
+} && (requires(S& s, const std::string& id, RestoreScope scope) { s.rollback(id, scope); } ||
+      requires(S& s, const std::string& id, RestoreScope scope) { s.restore(id, scope); });
 
 // A checkpoint or backup that verified, as a restore handler found it.
 struct RestorePoint {
@@ -63,7 +63,7 @@ class RestoreSources {
 public:
     template <RestoreSource S>
     void add(S& s) {
-        constexpr bool checkpoints = requires(const std::string& id) { s.rollback(id); };
+        constexpr bool checkpoints = requires(const std::string& id) { s.rollback(id, RestoreScope{}); };
         std::lock_guard lock(mutex_);
         Source source;
         source.name = checkpoints ? "checkpoint" : "backup";
@@ -73,11 +73,11 @@ public:
                 if (s.verify(it->id)) return RestorePoint{name, it->id, it->created_at, it->version_cut, origin};
             return std::nullopt;
         };
-        source.restore = [&s](const std::string& id) {
+        source.restore = [&s](const std::string& id, const RestoreScope& scope) {
             if constexpr (checkpoints)
-                s.rollback(id);
+                s.rollback(id, scope);
             else
-                s.restore(id);
+                s.restore(id, scope);
         };
         source.apply_retention = [&s] { return s.apply_retention().size(); };
         if constexpr (requires(const std::string& id) {
@@ -155,7 +155,9 @@ public:
         return PointRecords{*best, all.at(best->origin).records(*best, keys)};
     }
 
-    void restore(const RestorePoint& p) const { snapshot().at(p.origin).restore(p.id); }
+    void restore(const RestorePoint& p, const RestoreScope& scope) const {
+        snapshot().at(p.origin).restore(p.id, scope);
+    }
 
     // Applies every source's retention; returns how many points went.
     std::size_t apply_retention() const {
@@ -168,7 +170,7 @@ private:
     struct Source {
         std::string name;
         std::function<std::optional<RestorePoint>()> newest_verified;
-        std::function<void(const std::string&)> restore;
+        std::function<void(const std::string&, const RestoreScope&)> restore;
         std::function<std::size_t()> apply_retention;
         std::function<std::map<std::string, Record>(const RestorePoint&, const std::set<std::string>&)> records;
     };
