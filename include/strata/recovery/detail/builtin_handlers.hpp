@@ -137,7 +137,7 @@ public:
             which += (n ? ", " : "") + report.lost[n].tier + ": '" + report.lost[n].key + "'";
         if (report.lost.size() > 20) which += ", ...";
         for (const auto& err : errors) which += "; " + err;
-        throw Error(ErrorKind::corrupt, "", "scrub",
+        throw Error(ErrorKind::corrupt, "recovery", "scrub",
                     std::to_string(report.lost.size()) + " copies have no valid copy provably as new anywhere, and "
                     "no verified checkpoint holds them (" + which + "); write or restore those keys");
     }
@@ -153,7 +153,7 @@ public:
             mgr_.demote_idle(options_.demote_idle_after, at<*Flags::first_durable>);
         const auto used = options_.memory_usage();
         if (options_.memory_limit && used > options_.memory_limit)
-            throw Error(ErrorKind::unavailable, "", "memory_pressure",
+            throw Error(ErrorKind::unavailable, "recovery", "memory_pressure",
                         "the process still uses " + std::to_string(used) + " bytes after shedding, over the limit of " +
                             std::to_string(options_.memory_limit));
         return true;
@@ -163,7 +163,7 @@ public:
     // to every checkpoint and backup source. Fails when nothing was freed
     // (retried with backoff, then escalated: a person grows the volume).
     // The incident ends when the tier answers again.
-    bool disk_full(const FailureEvent&) {
+    bool disk_full(const FailureEvent& e) {
         std::string why = "no expired record to sweep and no checkpoint or backup that retention drops";
         std::size_t freed = 0;
         try {
@@ -172,7 +172,9 @@ public:
             why = std::string("the sweep failed (") + err.what() + ") and retention dropped nothing";
         }
         freed += sources_->apply_retention();
-        if (freed == 0) throw Error(ErrorKind::unavailable, "", "disk_full", "nothing was freed: " + why);
+        if (freed == 0)
+            throw Error(ErrorKind::unavailable, e.tier.empty() ? "recovery" : e.tier, "disk_full",
+                        "nothing was freed: " + why);
         return true;
     }
 

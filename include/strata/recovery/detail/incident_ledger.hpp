@@ -370,9 +370,15 @@ private:
         auto& attached = tiers_[i].incident;
         if (!attached) return;
         OpenIncident& open = open_.at(*attached);
+        // A full disk's handler ran when it was found; once the tier answers
+        // it has done its work, and running it again would find nothing to
+        // free.
+        const bool done_already = open.incident.event.type == FailureType::disk_full &&
+                                  std::any_of(open.incident.attempts.begin(), open.incident.attempts.end(),
+                                              [](const HandlerAttempt& a) { return a.ok; });
         if (open.handling)
-            open.returned_again = true;
-        else if (find_handler(open.incident.event))
+            open.returned_again = open.incident.event.type != FailureType::disk_full;
+        else if (find_handler(open.incident.event) && !done_already)
             start_handling(*attached, to_handle);
         else
             close(*attached, now);

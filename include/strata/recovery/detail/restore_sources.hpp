@@ -86,7 +86,7 @@ public:
                       })
             source.records = [&s](const RestorePoint& p, const std::set<std::string>& keys) {
                 const auto info = s.get(p.id);
-                if (!info) throw Error(ErrorKind::not_found, "", "restore keys", "checkpoint " + p.id + " is gone");
+                if (!info) throw Error(ErrorKind::not_found, "checkpoint", "restore keys", "checkpoint " + p.id + " is gone");
                 auto stream = s.store().open(p.id);
                 CheckpointReader reader(stream, *info, "restore keys");
                 std::map<std::string, Record> found;
