@@ -53,6 +53,7 @@
 #include <vector>
 
 #include "strata/checkpoint/checkpointer.hpp"
+#include "strata/core/key.hpp"  // erase_reserved_keys
 
 extern char** environ;
 
@@ -210,7 +211,8 @@ void work(World& w, Channel& out, std::uint64_t seed, std::int64_t round) {
 template <class World>
 void verify(World& w, Channel& out) {
     w.each_tier([&](auto& tier, std::size_t t) {
-        const auto keys = tier.keys("*");
+        auto keys = tier.keys("*");
+        strata::erase_reserved_keys(keys);  // strata's own: stale marks, probe records
         const auto got = tier.fetch_many(keys);
         for (std::size_t j = 0; j < keys.size(); ++j) {
             const auto k = key_index(keys[j]);
