@@ -4,11 +4,14 @@
 // orchestrator's verdict on one tier.
 
 #include <atomic>
+#include <charconv>  // from_chars
 #include <chrono>
 #include <cstddef>  // size_t
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "strata/core/error.hpp"
@@ -20,13 +23,17 @@ long long ms(std::chrono::duration<Rep, Period> d) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
 
-// Sets "order:<i>" to "v<i>" through the manager every 2 ms until stopped
-// (at most 100,000 keys), keeping every write that was acknowledged and
-// counting those refused. Stops and joins however the test ends.
+// Writes through the manager every 2 ms until stopped (at most 100,000
+// writes), keeping every write that was acknowledged and counting those
+// refused. Write i sets "order:<i>" to "v<i>", a new key each time, or with
+// `keys` > 0 "order:<i % keys>", so each key is written over and over and
+// the newer of two values is the one with the larger write_number. Stops and
+// joins however the test ends.
 template <class Manager>
 class AcknowledgedWriter {
 public:
-    explicit AcknowledgedWriter(Manager& mgr) : mgr_(mgr), thread_([this] { run(); }) {}
+    explicit AcknowledgedWriter(Manager& mgr, std::size_t keys = 0)
+        : mgr_(mgr), keys_(keys), thread_([this] { run(); }) {}
     AcknowledgedWriter(const AcknowledgedWriter&) = delete;
     AcknowledgedWriter& operator=(const AcknowledgedWriter&) = delete;
     ~AcknowledgedWriter() { stop(); }
@@ -35,16 +42,30 @@ public:
         stopping_ = true;
         if (thread_.joinable()) thread_.join();
     }
+    // The newest acknowledged value of each key written.
     std::map<std::string, std::string> acknowledged() {
         std::lock_guard lock(m_);
         return acknowledged_;
+    }
+    std::optional<std::string> acknowledged(const std::string& key) {
+        std::lock_guard lock(m_);
+        const auto it = acknowledged_.find(key);
+        return it == acknowledged_.end() ? std::nullopt : std::optional<std::string>(it->second);
+    }
+    // i of a value "v<i>" this writer wrote; nullopt for any other value.
+    static std::optional<long> write_number(std::string_view value) {
+        long i = -1;
+        if (!value.starts_with('v')) return std::nullopt;
+        const auto [end, ec] = std::from_chars(value.data() + 1, value.data() + value.size(), i);
+        if (ec != std::errc{} || end != value.data() + value.size()) return std::nullopt;
+        return i;
     }
     int refused() const { return refused_; }
 
 private:
     void run() {
-        for (int i = 0; !stopping_ && i < 100'000; ++i) {
-            const std::string key = "order:" + std::to_string(i), value = "v" + std::to_string(i);
+        for (std::size_t i = 0; !stopping_ && i < 100'000; ++i) {
+            const std::string key = "order:" + std::to_string(keys_ ? i % keys_ : i), value = "v" + std::to_string(i);
             try {
                 mgr_.set(key, value);
                 std::lock_guard lock(m_);
@@ -57,6 +78,7 @@ private:
     }
 
     Manager& mgr_;
+    const std::size_t keys_;
     std::mutex m_;
     std::map<std::string, std::string> acknowledged_;
     std::atomic<int> refused_{0};

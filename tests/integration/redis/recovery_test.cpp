@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <memory>  // unique_ptr
 #include <string>
 #include <thread>
 #include <utility>  // declval
@@ -28,6 +29,8 @@ using strata::testing::eventually;
 using strata::testing::ms;
 using strata::testing::TempDir;
 using ::testing::AnyOf;
+using ::testing::ElementsAre;
+using ::testing::EndsWith;
 using ::testing::HasSubstr;
 namespace rt = strata_test::redis;
 using Resume = strata::testing::Resume<rt::Server>;
@@ -52,7 +55,9 @@ TEST(RedisRecovery, KillIsDetectedAndTheTierRecoversWithEveryAcknowledgedWriteRe
     ro.probe_interval = 1s;
     ro.failure_threshold = 3;
     ro.probe_deadline = 800ms;
-    strata::RecoveryOrchestrator rec{mgr, ro};
+    // Destroyed before the end, to see it take its markers with it.
+    auto orchestrator = std::make_unique<strata::RecoveryOrchestrator<Manager>>(mgr, ro);
+    auto& rec = *orchestrator;
     Writer writer{mgr};
     rec.start();
     ASSERT_TRUE(eventually([&] { return redis_up(rec) && rec.last_report().healthy(); }, 20s));
@@ -74,6 +79,7 @@ TEST(RedisRecovery, KillIsDetectedAndTheTierRecoversWithEveryAcknowledgedWriteRe
     const auto back = eventually([&] { return redis_up(rec); }, 30s);
     ASSERT_TRUE(back) << "Redis restarted 30 s ago is still down";
     std::this_thread::sleep_for(500ms);  // and writes go on once it is back
+    ASSERT_TRUE(eventually([&] { return rec.stats().open.empty(); }, 10s));  // reconciled and re-warmed
     writer.stop();
     rec.stop();
 
@@ -93,6 +99,11 @@ TEST(RedisRecovery, KillIsDetectedAndTheTierRecoversWithEveryAcknowledgedWriteRe
     for (const auto& [key, value] : acknowledged)
         if (mgr.get(key) != value) ++lost;
     EXPECT_EQ(lost, 0) << "of " << acknowledged.size() << " acknowledged writes";
+    // Every probe erased its record; each tier keeps only the marker the
+    // next round would check, until the orchestrator goes.
+    EXPECT_THAT(mgr.tier<0>().keys("__strata_probe__*"), ElementsAre(EndsWith("/marker")));
+    EXPECT_THAT(mgr.tier<1>().keys("__strata_probe__*"), ElementsAre(EndsWith("/marker")));
+    orchestrator.reset();
     EXPECT_TRUE(mgr.tier<0>().keys("__strata_probe__*").empty());
     EXPECT_TRUE(mgr.tier<1>().keys("__strata_probe__*").empty());
 
@@ -141,6 +152,8 @@ TEST(RedisRecovery, FrozenServerIsDownAtTheProbeDeadlineAndUpAfterSigcont) {
     const auto resumed = std::chrono::steady_clock::now();
     const auto back = eventually([&] { return redis_up(rec); }, 30s);
     ASSERT_TRUE(back) << "Redis resumed 30 s ago is still down";
+    // The incident ends once the built-in handler has reconciled the tier.
+    ASSERT_TRUE(eventually([&] { return rec.stats().open.empty(); }, 10s));
     rec.stop();
 
     EXPECT_EQ(mgr.get("position:1"), "100");
