@@ -968,3 +968,28 @@ TEST(BackupReads, AnEraseRacingAnIncrementalIsNeverRestoredAsTheParentsValue) {
     backups.restore(inc.id);
     EXPECT_NE(mgr.get("k"), std::optional<std::string>("old")) << "k restored as it was before the parent's cut";
 }
+
+// What recovery runs for a durable tier that came back empty: one tier, and
+// only what it lacks or holds older; nothing newer overwritten, nothing
+// erased, the other tiers left alone.
+TEST_F(BackupTest, AScopedFillOnlyRestoreTouchesOneTierAndNothingNewer) {
+    mgr.set("kept", "at-backup", strata::at<1>);
+    mgr.set("newer", "at-backup", strata::at<1>);
+    mgr.set("hot", "at-backup");
+    const auto b = backups.create(BackupType::full);
+    mgr.set("newer", "after", strata::at<1>);
+    mgr.set("added", "after", strata::at<1>);
+    mgr.tier<1>().erase("kept");
+    mgr.tier<0>().erase("hot");
+    mgr.tier<1>().erase("hot");
+    const auto report = backups.restore(b.id, strata::RestoreScope{.tier = 1, .fill_only = true});
+    EXPECT_EQ(report.keys_removed, 0u);
+    ASSERT_EQ(report.tiers.size(), 1u);
+    EXPECT_EQ(report.tiers[0].index, 1u);
+    EXPECT_EQ(report.tiers[0].restored, 2u);  // kept, and hot's durable copy
+    EXPECT_EQ(mgr.tier<1>().fetch("kept")->value, "at-backup");
+    EXPECT_EQ(mgr.tier<1>().fetch("newer")->value, "after");
+    EXPECT_EQ(mgr.tier<1>().fetch("added")->value, "after");
+    EXPECT_EQ(mgr.tier<1>().fetch("hot")->value, "at-backup");
+    EXPECT_FALSE(mgr.tier<0>().fetch("hot"));  // the hot tier was not in scope
+}
