@@ -278,7 +278,8 @@ public:
     // Makes the tier fit to serve again and lifts its quarantine: every copy
     // it holds is compared, a batch of keys at a time (writes of those keys
     // wait), with the newest copy in the tiers below, and goes when it is
-    // older, corrupt, expired, or gone below (durable tiers are the truth).
+    // older, corrupt, expired, or gone below (durable tiers are the truth);
+    // cached values of those keys go too.
     // Reads pass over the tier meanwhile. Marks kept by an earlier process
     // are read first if they could not be at construction. Throws, leaving
     // the tier quarantined, when a tier it needs fails.
@@ -299,7 +300,12 @@ public:
             typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(batch));
             const detail::Journaled noted(journals_, batch);
             const detail::WriteMarks::Writing writing(marks_, batch);
-            report.erased += tiers_.reconcile(tier, batch, options_.write_through);
+            // A value read from an erased copy before the tier was
+            // quarantined (it came back older between two probe rounds) may
+            // be cached.
+            const auto gone = tiers_.reconcile(tier, batch, options_.write_through);
+            for (const auto& k : gone) cache_.invalidate(k);
+            report.erased += gone.size();
         });
         tiers_.release(tier);
         return report;

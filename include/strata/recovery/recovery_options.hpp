@@ -45,6 +45,15 @@ struct RecoveryOptions {
     // What the process uses, in bytes; the resident set from /proc by default.
     std::function<std::size_t()> memory_usage = [] { return detail::recovery::resident_bytes(); };
 
+    // Hot tiers are quarantined when the orchestrator is made and reconciled
+    // on a thread of its own (retried with backoff until it succeeds):
+    // a Redis that came back with older data while no process watched it (a
+    // host restarted) is otherwise never seen, since no marker or stale mark
+    // from before says so. Make the orchestrator before serving. Off: for a
+    // hot tier that cannot outlive the process's view of it (Redis without
+    // persistence).
+    bool reconcile_at_start = true;
+
     // A hot tier that came back is re-warmed with up to this many of the
     // cache's keys, most used first (caches that list their keys).
     std::size_t rewarm_keys = 10000;

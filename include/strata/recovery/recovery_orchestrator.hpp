@@ -24,6 +24,7 @@
 #include "strata/recovery/detail/incident_ledger.hpp"
 #include "strata/recovery/detail/probe_round.hpp"
 #include "strata/recovery/detail/restore_sources.hpp"
+#include "strata/recovery/detail/retry_thread.hpp"
 #include "strata/recovery/failure.hpp"
 #include "strata/recovery/health_report.hpp"
 #include "strata/recovery/incident.hpp"
@@ -120,16 +121,24 @@ public:
           probes_(manager.tiers(), options_.probe_deadline),
           runner_(options_, ledger_) {
         ledger_.set_restore_points([sources = sources_] { return sources->newest_each(); });
-        if constexpr (repairable) register_builtins();
+        if constexpr (repairable) {
+            register_builtins();
+            if (options_.reconcile_at_start) reconcile_hot_tiers();
+        }
     }
 
     RecoveryOrchestrator(const RecoveryOrchestrator&) = delete;
     RecoveryOrchestrator& operator=(const RecoveryOrchestrator&) = delete;
 
     // Stops the probe loop; then the members end in reverse order: the
-    // handler thread, the probe workers (waiting for probes inside a tier),
-    // and last the ledger, which hands open incidents over as they stand.
+    // start-up reconcile (waiting for a reconcile in progress), the handler
+    // thread, the probe workers (waiting for probes inside a tier), and last
+    // the ledger, which hands open incidents over as they stand.
     ~RecoveryOrchestrator() { stop(); }
+
+    // True once the hot tiers quarantined at construction are reconciled
+    // (RecoveryOptions::reconcile_at_start), or when there was none to do.
+    bool started_up() const { return !startup_ || startup_->finished(); }
 
     // The handler of custom failures reported under `name` (a name handler
     // also wins over the type's handler for an event of another type that
@@ -253,6 +262,24 @@ private:
         ledger_.set_handler(FailureType::disk_full, bind(&Builtins::disk_full));
     }
 
+    // What the orchestrator cannot know of a hot tier it has just met: it
+    // may hold copies older than the durable tier's (a Redis restored from
+    // an old snapshot while no process ran). Passed over until reconciled.
+    void reconcile_hot_tiers() {
+        std::vector<std::size_t> hot;
+        for (std::size_t i = 0; i < tier_count; ++i)
+            if (builtins_->coverable(i)) hot.push_back(i);
+        if (hot.empty()) return;
+        for (const auto i : hot) mgr_.quarantine(i);
+        startup_ = std::make_unique<detail::recovery::RetryThread>(
+            [this, hot] {
+                for (const auto i : hot)
+                    if (mgr_.quarantined(i)) mgr_.reconcile(i);  // one reconciled by a handler meanwhile is done
+                return true;
+            },
+            options_.backoff, options_.max_backoff);
+    }
+
     static FailureEvent scrub_event(const ScrubReport& found) {
         return FailureEvent{.type = FailureType::data_corruption,
                             .name = {},
@@ -340,6 +367,7 @@ private:
     detail::recovery::IncidentLedger ledger_;  // before the threads that use it, so it ends after them
     Probes probes_;
     detail::recovery::HandlerRunner runner_;
+    std::unique_ptr<detail::recovery::RetryThread> startup_;  // after what it uses, so it ends first
 
     std::mutex watch_mutex_;  // the two incidents watch() keeps one of, and what reads had met
     std::optional<std::shared_future<Incident>> corruption_incident_, memory_incident_;

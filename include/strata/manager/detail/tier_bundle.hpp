@@ -408,8 +408,8 @@ public:
     // erased while the tier was away). A copy as new as the newest, or newer
     // (a durable tier that fell behind), stays and its mark is cleared.
     // Throws, changing nothing, when the newest copy elsewhere is in doubt.
-    // Returns how many copies went.
-    std::size_t reconcile(std::size_t i, std::span<const std::string> keys, bool write_through) {
+    // Returns the keys whose copies went.
+    std::vector<std::string> reconcile(std::size_t i, std::span<const std::string> keys, bool write_through) {
         std::vector<std::size_t> all(keys.size());
         std::iota(all.begin(), all.end(), std::size_t{0});
         const auto newest = search(keys, all, write_through);
@@ -429,7 +429,7 @@ public:
         if (!gone.empty()) erase(i, gone, failed);
         if (failed) throw *failed;
         clear_stale(i, kept);
-        return gone.size();
+        return gone;
     }
 
     detail::TierCounters& counters(std::size_t i) noexcept { return counters_[i]; }
