@@ -1,9 +1,5 @@
 #pragma once
 
-#if defined(__GLIBC__)
-#include <malloc.h>  // malloc_trim
-#endif
-
 #include <algorithm>  // min
 #include <array>
 #include <chrono>
@@ -18,8 +14,13 @@
 #include <utility>  // declval, move
 #include <vector>
 
+#if defined(__GLIBC__)  // defined by the standard headers above
+#include <malloc.h>  // malloc_trim
+#endif
+
 #include "strata/cache/cache_policy.hpp"
 #include "strata/core/error.hpp"
+#include "strata/core/tier_set.hpp"
 #include "strata/core/where.hpp"
 #include "strata/manager/options.hpp"  // SetOptions
 #include "strata/checkpoint/checkpoint_info.hpp"  // RestoreScope
