@@ -18,6 +18,8 @@ packages=(
   # the reliability suite: libFuzzer (clang 14 and its runtime), loopback
   # partitions (nftables), coverage (gcovr)
   clang libclang-rt-14-dev nftables gcovr
+  # metrics: promtool checks the Prometheus text; the prometheus-cpp bridge
+  prometheus prometheus-cpp-dev
 )
 
 missing=()

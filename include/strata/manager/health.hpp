@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>  // size_t
 #include <cstdint>  // uint64_t
 #include <optional>
 #include <string>
@@ -22,6 +23,7 @@ struct TierHealth {
     std::uint64_t corrupt = 0;     // copies whose checksum did not match
     std::uint64_t repairs = 0;     // corrupt copies overwritten with a valid one
     std::uint64_t promotions = 0;  // records copied into this tier by promotion
+    std::uint64_t demotions = 0;   // records moved down into this tier (demote, demote_idle)
     std::uint64_t stale_keys = 0;  // keys skipped here until a failed write is undone
     bool last_call_ok = true;
     // When a call last failed and last succeeded (nullopt: never since the
@@ -30,10 +32,22 @@ struct TierHealth {
     std::optional<Clock::time_point> last_success;
 };
 
+// What the manager's cache answered since the manager started, and holds now.
+struct CacheHealth {
+    std::uint64_t hits = 0;    // reads answered by the cache
+    std::uint64_t misses = 0;  // reads that went to the tiers
+    std::size_t size = 0;
+    std::size_t capacity = 0;
+};
+
 namespace detail {
 
+struct CacheCounters {
+    std::atomic<std::uint64_t> hits{0}, misses{0};
+};
+
 struct TierCounters {
-    std::atomic<std::uint64_t> hits{0}, misses{0}, failures{0}, corrupt{0}, repairs{0}, promotions{0};
+    std::atomic<std::uint64_t> hits{0}, misses{0}, failures{0}, corrupt{0}, repairs{0}, promotions{0}, demotions{0};
     std::atomic<bool> last_call_ok{true};
     // Clock ticks since the epoch; 0 for never.
     std::atomic<Clock::rep> last_failure{0}, last_success{0};

@@ -84,7 +84,11 @@ public:
 
     std::optional<std::string> get(std::string_view key) {
         validate_key(key);
-        if (auto hit = cache_.lookup(key)) return hit;
+        if (auto hit = cache_.lookup(key)) {
+            cache_counters_.hits.fetch_add(1, std::memory_order_relaxed);
+            return hit;
+        }
+        cache_counters_.misses.fetch_add(1, std::memory_order_relaxed);
         const std::string owned(key);
         return std::move(read_through(std::span<const std::string>(&owned, 1), {0})[0]);
     }
@@ -101,6 +105,8 @@ public:
             else
                 missing.push_back(i);
         }
+        cache_counters_.hits.fetch_add(keys.size() - missing.size(), std::memory_order_relaxed);
+        cache_counters_.misses.fetch_add(missing.size(), std::memory_order_relaxed);
         if (missing.empty()) return out;
         auto found = read_through(keys, missing);
         for (std::size_t j = 0; j < missing.size(); ++j) out[missing[j]] = std::move(found[j]);
@@ -409,6 +415,10 @@ public:
     P& promotion() noexcept { return promotion_; }
     const Options& options() const noexcept { return options_; }
     std::array<TierHealth, tier_count> health() { return tiers_.health(); }
+    CacheHealth cache_health() const {
+        return {cache_counters_.hits.load(std::memory_order_relaxed),
+                cache_counters_.misses.load(std::memory_order_relaxed), cache_.size(), cache_.capacity()};
+    }
 
     class WritePause;
 
@@ -676,7 +686,10 @@ private:
             else if (!only_from && found[j].tier == target)
                 ++already;
         }
-        if (!entries.empty()) write_locked(entries, target);
+        if (!entries.empty()) {
+            write_locked(entries, target);
+            tiers_.counters(target).demotions.fetch_add(entries.size(), std::memory_order_relaxed);
+        }
         return entries.size() + already;
     }
 
@@ -745,6 +758,7 @@ private:
 
     Options options_;
     C cache_;
+    detail::CacheCounters cache_counters_;
     P promotion_;
     VersionClock versions_;  // before tiers_, which keep stale marks with its versions
     bundle tiers_;

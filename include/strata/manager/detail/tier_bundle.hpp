@@ -447,6 +447,7 @@ public:
                                 c.corrupt.load(),
                                 c.repairs.load(),
                                 c.promotions.load(),
+                                c.demotions.load(),
                                 stale_[i].size(),
                                 c.last_call_ok.load(),
                                 TierCounters::when(c.last_failure),
