@@ -24,11 +24,22 @@ endfunction()
 # include/strata/tiers/NAME.hpp and include/strata/tiers/NAME/*, built when its
 # library was found (or required through STRATA_COMPONENTS_REQUIRED).
 macro(strata_add_backend name)
-  cmake_parse_arguments(backend "" "FOUND_VAR" "LINK" ${ARGN})
+  strata_add_optional_component(${name} DIR include/strata/tiers ${ARGN})
+endmacro()
+
+# strata_add_bridge(NAME FOUND_VAR var LINK t...): the same for a bridge to
+# another library, whose headers are include/strata/NAME.hpp and
+# include/strata/NAME/*.
+macro(strata_add_bridge name)
+  strata_add_optional_component(${name} DIR include/strata ${ARGN})
+endmacro()
+
+macro(strata_add_optional_component name)
+  cmake_parse_arguments(backend "" "FOUND_VAR;DIR" "LINK" ${ARGN})
   set(_headers "")
-  if(EXISTS "${PROJECT_SOURCE_DIR}/include/strata/tiers/${name}.hpp")
-    file(GLOB_RECURSE _headers CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/include/strata/tiers/${name}/*.hpp")
-    list(APPEND _headers "${PROJECT_SOURCE_DIR}/include/strata/tiers/${name}.hpp")
+  if(EXISTS "${PROJECT_SOURCE_DIR}/${backend_DIR}/${name}.hpp")
+    file(GLOB_RECURSE _headers CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/${backend_DIR}/${name}/*.hpp")
+    list(APPEND _headers "${PROJECT_SOURCE_DIR}/${backend_DIR}/${name}.hpp")
   endif()
   if(_headers AND ${backend_FOUND_VAR})
     strata_add_component(${name} HEADERS ${_headers} LINK ${backend_LINK})
