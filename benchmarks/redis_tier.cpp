@@ -15,7 +15,6 @@
 #include <stdlib.h>  // mkdtemp
 
 #include <chrono>
-#include <cstdio>  // popen
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
@@ -25,6 +24,7 @@
 
 #include "strata/strata.hpp"
 #include "strata/tiers/redis.hpp"
+#include "redis_server.hpp"
 
 namespace {
 
@@ -33,42 +33,12 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t value_size = 256;  // a typical state record, below the compression threshold
 
-// The benchmark's own server, in a temporary directory, stopped at exit.
-struct Server {
-    fs::path dir;
-    int port = 0;
-
-    void start() {
-        if (const char* p = std::getenv("STRATA_REDIS_PORT")) {
-            port = std::stoi(p);
-            return;
-        }
-        std::string tmpl = (fs::temp_directory_path() / "strata-bench-redis-XXXXXX").string();
-        if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-        dir = tmpl;
-        FILE* out = popen((script() + " start '" + dir.string() + "'").c_str(), "r");
-        char buf[32] = {};
-        const bool got = out && std::fgets(buf, sizeof buf, out);
-        if (!out || pclose(out) != 0 || !got) throw std::runtime_error("cannot start redis-server");
-        port = std::stoi(buf);
-    }
-
-    void stop() {
-        if (dir.empty()) return;
-        (void)std::system((script() + " stop '" + dir.string() + "'").c_str());
-        fs::remove_all(dir);
-    }
-
-    static std::string script() {
-        return (fs::path(__FILE__).parent_path().parent_path() / "scripts/redis-server.sh").string();
-    }
-};
-
-Server server;
+// Started in main, before any benchmark, and stopped after the last.
+std::optional<strata::bench::RedisServer> server;
 
 strata::RedisOptions options(std::string prefix) {
     strata::RedisOptions o;
-    o.port = server.port;
+    o.port = server->port();
     o.key_prefix = std::move(prefix);
     return o;
 }
@@ -76,7 +46,7 @@ strata::RedisOptions options(std::string prefix) {
 // A raw hiredis connection: what a user without strata would write.
 struct Raw {
     redisContext* c;
-    Raw() : c(redisConnect("127.0.0.1", server.port)) {
+    Raw() : c(redisConnect("127.0.0.1", server->port())) {
         if (!c || c->err) throw std::runtime_error("raw hiredis connect failed");
     }
     ~Raw() { redisFree(c); }
@@ -263,9 +233,9 @@ BENCHMARK(SeedTable)->Arg(100)->Arg(500)->Arg(1000)->UseManualTime()->Unit(bench
 int main(int argc, char** argv) {
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-    server.start();
+    server.emplace();
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
-    server.stop();
+    server.reset();
     return 0;
 }
