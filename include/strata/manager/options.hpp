@@ -31,4 +31,11 @@ struct SetOptions {
     std::optional<std::chrono::milliseconds> ttl;
 };
 
+// For get_or_compute: how long a caller waits for another caller's
+// computation of the same key before giving up with Error{timeout}
+// (nullopt: as long as it takes). The computation goes on for the others.
+struct ComputeOptions {
+    std::optional<std::chrono::milliseconds> wait;
+};
+
 }  // namespace strata

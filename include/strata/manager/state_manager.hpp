@@ -4,7 +4,8 @@
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <functional>  // equal_to
+#include <concepts>
+#include <functional>  // equal_to, invoke
 #include <ranges>      // input_range
 #include <stdexcept>   // invalid_argument
 #include <type_traits>
@@ -34,6 +35,7 @@
 #include "strata/core/where.hpp"
 #include "strata/manager/detail/key_stripes.hpp"
 #include "strata/manager/detail/lookup.hpp"
+#include "strata/manager/detail/single_flight.hpp"
 #include "strata/manager/detail/tier_bundle.hpp"
 #include "strata/manager/detail/write_gate.hpp"
 #include "strata/manager/detail/write_journal.hpp"
@@ -97,19 +99,49 @@ public:
     // three tiers cost at most three round trips.
     std::vector<std::optional<std::string>> get_many(std::span<const std::string> keys) {
         for (const auto& k : keys) validate_key(k);
-        std::vector<std::optional<std::string>> out(keys.size());
-        std::vector<std::size_t> missing;
-        for (std::size_t i = 0; i < keys.size(); ++i) {
-            if (auto hit = cache_.lookup(keys[i]))
-                out[i] = std::move(hit);
-            else
-                missing.push_back(i);
+        return read_many(keys, true);
+    }
+
+    // get, and on a miss the value `fn()` returns, stored as set(key, value,
+    // opts) would: a summary cached with a TTL is computed again once it
+    // expires. One caller per key computes at a time (single flight); the
+    // others wait for its value, or for its exception, which reaches each of
+    // them and stores nothing. A write of the key while `fn` runs wins: its
+    // value is kept (and returned) instead of `fn`'s older one.
+    template <class F>
+        requires std::invocable<F&> && std::convertible_to<std::invoke_result_t<F&>, std::string>
+    std::string get_or_compute(std::string_view key, F&& fn, SetOptions opts = {}, ComputeOptions compute = {}) {
+        const std::string owned(key);
+        auto values = get_many_or_compute(
+            std::span<const std::string>(&owned, 1),
+            [&](std::span<const std::string>) { return std::vector<std::string>{std::string(std::invoke(fn))}; },
+            opts, compute);
+        return std::move(values[0]);
+    }
+
+    // The batch form: the keys missing everywhere (and not being computed by
+    // another caller) go to `fn` in one call, which returns their values in
+    // the same order.
+    template <class F>
+        requires std::invocable<F&, std::span<const std::string>> &&
+                 std::convertible_to<std::invoke_result_t<F&, std::span<const std::string>>, std::vector<std::string>>
+    std::vector<std::string> get_many_or_compute(std::span<const std::string> keys, F&& fn, SetOptions opts = {},
+                                                 ComputeOptions compute = {}) {
+        auto found = get_many(keys);
+        std::vector<std::string> missing;
+        for (std::size_t i = 0; i < keys.size(); ++i)
+            if (!found[i]) missing.push_back(keys[i]);
+        std::sort(missing.begin(), missing.end());
+        missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
+        std::unordered_map<std::string, std::string, detail::StringHash, std::equal_to<>> computed;
+        if (!missing.empty()) {
+            auto flights = flights_.join(missing);
+            if (!flights.led.empty()) computed = lead(flights.led, fn, opts);
+            for (auto& [key, result] : flights.joined) computed[key] = detail::SingleFlight::wait(key, result, compute.wait);
         }
-        cache_counters_.hits.fetch_add(keys.size() - missing.size(), std::memory_order_relaxed);
-        cache_counters_.misses.fetch_add(missing.size(), std::memory_order_relaxed);
-        if (missing.empty()) return out;
-        auto found = read_through(keys, missing);
-        for (std::size_t j = 0; j < missing.size(); ++j) out[missing[j]] = std::move(found[j]);
+        std::vector<std::string> out(keys.size());
+        for (std::size_t i = 0; i < keys.size(); ++i)
+            out[i] = found[i] ? std::move(*found[i]) : computed.find(std::string_view(keys[i]))->second;
         return out;
     }
 
@@ -613,6 +645,11 @@ private:
     void write(std::vector<Entry>& entries, std::size_t target) {
         std::shared_lock gate(write_gate_);
         typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(entries));
+        write_held(entries, target);
+    }
+
+    // write(), with the gate and the entries' stripes already held.
+    void write_held(std::vector<Entry>& entries, std::size_t target) {
         for (auto& e : entries) e.record.version = versions_.next();
         const detail::Journaled noted(journals_, entries);
         const detail::WriteMarks::Writing writing(marks_, entries);
@@ -693,6 +730,97 @@ private:
         return entries.size() + already;
     }
 
+    // The cache, then the tiers for what it lacks; `counted` adds the cache's
+    // answers to cache_health().
+    std::vector<std::optional<std::string>> read_many(std::span<const std::string> keys, bool counted) {
+        std::vector<std::optional<std::string>> out(keys.size());
+        std::vector<std::size_t> missing;
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+            if (auto hit = cache_.lookup(keys[i]))
+                out[i] = std::move(hit);
+            else
+                missing.push_back(i);
+        }
+        if (counted) {
+            cache_counters_.hits.fetch_add(keys.size() - missing.size(), std::memory_order_relaxed);
+            cache_counters_.misses.fetch_add(missing.size(), std::memory_order_relaxed);
+        }
+        if (missing.empty()) return out;
+        auto found = read_through(keys, missing);
+        for (std::size_t j = 0; j < missing.size(); ++j) out[missing[j]] = std::move(found[j]);
+        return out;
+    }
+
+    // Computes the led keys that are still missing once they are ours (a
+    // leader before us may have stored them since our first read), stores
+    // each unless a write of it began meanwhile, and publishes every value.
+    // Any failure reaches every key led here, and nothing more is stored.
+    template <class F>
+    std::unordered_map<std::string, std::string, detail::StringHash, std::equal_to<>> lead(
+        std::vector<detail::SingleFlight::Lead>& leads, F& fn, SetOptions opts) {
+        std::unordered_map<std::string, std::string, detail::StringHash, std::equal_to<>> values;
+        try {
+            std::vector<std::string> keys;
+            std::vector<std::uint64_t> seen;
+            for (const auto& l : leads) {
+                keys.push_back(l.key());
+                seen.push_back(marks_.snapshot(marks_.slot(l.key())));  // before the read: a write after it shows
+            }
+            auto now_there = read_many(keys, false);
+            std::vector<std::string> absent;
+            std::vector<std::uint64_t> absent_seen;
+            for (std::size_t j = 0; j < keys.size(); ++j) {
+                if (now_there[j]) {
+                    values.emplace(keys[j], std::move(*now_there[j]));
+                } else {
+                    absent.push_back(keys[j]);
+                    absent_seen.push_back(seen[j]);
+                }
+            }
+            if (!absent.empty()) {
+                std::vector<std::string> made = std::invoke(fn, std::span<const std::string>(absent));
+                if (made.size() != absent.size())
+                    throw Error(ErrorKind::invalid, "manager", "get_many_or_compute",
+                                "the function returned " + std::to_string(made.size()) + " values for " +
+                                    std::to_string(absent.size()) + " keys");
+                const auto overtaken = store_unless_written(absent, made, absent_seen, opts);
+                // A write that overtook the computation holds the newer value.
+                auto newer = overtaken.empty() ? decltype(now_there){} : read_many(overtaken, false);
+                for (std::size_t j = 0; j < absent.size(); ++j) values.emplace(absent[j], std::move(made[j]));
+                for (std::size_t j = 0; j < overtaken.size(); ++j)
+                    if (newer[j]) values.find(std::string_view(overtaken[j]))->second = std::move(*newer[j]);
+            }
+        } catch (...) {
+            for (auto& l : leads) l.fail(std::current_exception());
+            throw;
+        }
+        for (auto& l : leads) l.publish(values.find(std::string_view(l.key()))->second);
+        return values;
+    }
+
+    // Stores keys[j] = values[j] as set() would, except where a write of the
+    // key began since `seen[j]`; returns those keys, left as that write left them.
+    std::vector<std::string> store_unless_written(const std::vector<std::string>& keys,
+                                                  const std::vector<std::string>& values,
+                                                  const std::vector<std::uint64_t>& seen, SetOptions opts) {
+        const auto now = Clock::now();
+        std::vector<Entry> entries;
+        for (std::size_t j = 0; j < keys.size(); ++j)
+            entries.push_back({keys[j], make_record(values[j], 0, expiry(opts, now), now)});
+        std::shared_lock gate(write_gate_);
+        typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(entries));
+        std::vector<Entry> quiet;
+        std::vector<std::string> overtaken;
+        for (std::size_t j = 0; j < entries.size(); ++j) {
+            if (marks_.quiet_since(marks_.slot(keys[j]), seen[j]))
+                quiet.push_back(std::move(entries[j]));
+            else
+                overtaken.push_back(keys[j]);
+        }
+        if (!quiet.empty()) write_held(quiet, 0);
+        return overtaken;
+    }
+
     // The read path after the cache: search the tiers, then, for what was
     // found, fill the cache, promote and repair, unless a write of the same
     // key started or finished meanwhile (the value read may be stale then).
@@ -759,6 +887,7 @@ private:
     Options options_;
     C cache_;
     detail::CacheCounters cache_counters_;
+    detail::SingleFlight flights_;
     P promotion_;
     VersionClock versions_;  // before tiers_, which keep stale marks with its versions
     bundle tiers_;
