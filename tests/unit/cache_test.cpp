@@ -50,6 +50,10 @@ static_assert(strata::CacheListsKeys<strata::LruCache>);
 static_assert(strata::CacheListsKeys<strata::TtlCache>);
 static_assert(strata::CacheListsKeys<strata::TinyLfuCache>);
 static_assert(!strata::CacheListsKeys<strata::NoCache>);
+static_assert(strata::CacheCountsEvictions<strata::LruCache>);
+static_assert(strata::CacheCountsEvictions<strata::TtlCache>);
+static_assert(strata::CacheCountsEvictions<strata::TinyLfuCache>);
+static_assert(!strata::CacheCountsEvictions<strata::NoCache>);
 
 // Every storing policy, built with a capacity. TtlCache gets a ttl long
 // enough never to matter except in its own tests.
@@ -134,6 +138,8 @@ TYPED_TEST(CachePolicyTest, CapacityIsNeverExceeded) {
         for (std::size_t i = 0; i < capacity * 10 + 50; ++i) {
             cache.insert(key(i), "v", std::nullopt);
             ASSERT_LE(cache.size(), capacity) << "capacity " << capacity << " after " << i + 1 << " inserts";
+            // Every distinct key inserted is held or was evicted for room.
+            ASSERT_EQ(cache.size() + cache.evictions(), i + 1) << "capacity " << capacity;
         }
         // The cache is used, not just bounded: sharding leaves at most a small
         // share of the capacity idle.
@@ -146,6 +152,17 @@ TYPED_TEST(CachePolicyTest, ZeroCapacityStoresNothing) {
     cache.insert("a", "1", std::nullopt);
     EXPECT_EQ(cache.lookup("a"), std::nullopt);
     EXPECT_EQ(cache.size(), 0u);
+    EXPECT_EQ(cache.evictions(), 0u);  // nothing was held, so nothing made room
+}
+
+TYPED_TEST(CachePolicyTest, EvictionsCountOnlyEntriesDroppedForRoom) {
+    auto cache = make_cache<TypeParam>(1000);
+    for (std::size_t i = 0; i < 500; ++i) cache.insert(key(i), "v", std::nullopt);
+    for (std::size_t i = 0; i < 500; ++i) cache.insert(key(i), "replaced", std::nullopt);
+    for (std::size_t i = 0; i < 100; ++i) cache.invalidate(key(i));
+    cache.insert("gone", "x", Clock::now() - 1s);
+    cache.clear();
+    EXPECT_EQ(cache.evictions(), 0u);
 }
 
 TYPED_TEST(CachePolicyTest, AlreadyExpiredValueIsNotServedAndDropsTheOldOne) {
@@ -233,7 +250,7 @@ TYPED_TEST(LruOrderTest, EvictsLeastRecentlyUsed) {
     EXPECT_EQ(cache.lookup("b"), std::nullopt);
     EXPECT_EQ(cache.lookup("a"), "1");
     EXPECT_EQ(cache.lookup("c"), "3");
-    EXPECT_EQ(cache.lookup("d"), "4");
+    EXPECT_EQ(cache.lookup("d"), "4");    EXPECT_EQ(cache.evictions(), 1u);
 }
 
 TEST(NoCache, StoresNothing) {

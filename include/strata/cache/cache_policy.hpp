@@ -3,6 +3,7 @@
 #include <chrono>
 #include <concepts>
 #include <cstddef>  // size_t
+#include <cstdint>  // uint64_t
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,6 +62,13 @@ constexpr bool check_cache_policy() {
 template <class C>
 concept CacheListsKeys = requires(const C& c, std::size_t n) {
     { c.keys(n) } -> std::same_as<std::vector<std::string>>;
+};
+
+// Optional capability (NoCache lacks it): entries dropped to make room since
+// the cache was made (expired ones and invalidations are not counted).
+template <class C>
+concept CacheCountsEvictions = requires(const C& c) {
+    { c.evictions() } -> std::same_as<std::uint64_t>;
 };
 
 }  // namespace strata

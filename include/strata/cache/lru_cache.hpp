@@ -19,5 +19,6 @@ public:
 
 static_assert(check_cache_policy<LruCache>());
 static_assert(CacheListsKeys<LruCache>);
+static_assert(CacheCountsEvictions<LruCache>);
 
 }  // namespace strata

@@ -21,5 +21,6 @@ public:
 
 static_assert(check_cache_policy<TinyLfuCache>());
 static_assert(CacheListsKeys<TinyLfuCache>);
+static_assert(CacheCountsEvictions<TinyLfuCache>);
 
 }  // namespace strata

@@ -40,5 +40,6 @@ private:
 
 static_assert(check_cache_policy<TtlCache>());
 static_assert(CacheListsKeys<TtlCache>);
+static_assert(CacheCountsEvictions<TtlCache>);
 
 }  // namespace strata

@@ -37,6 +37,7 @@ public:
     std::size_t capacity() const noexcept { return core_.capacity(); }
     std::uint64_t hits() const noexcept { return core_.hits(); }
     std::uint64_t misses() const noexcept { return core_.misses(); }
+    std::uint64_t evictions() const noexcept { return core_.evictions(); }
 
 protected:
     ShardedCache<Shard> core_;

@@ -38,7 +38,7 @@ public:
             return;
         }
         if (capacity_ == 0) return;
-        if (table_.size() >= capacity_) table_.erase(table_.back(0));
+        if (table_.size() >= capacity_) evict(table_.back(0));
         table_.emplace_front(0, key, value, expires_at);
     }
 

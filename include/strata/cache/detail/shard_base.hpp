@@ -14,8 +14,8 @@
 namespace strata::detail {
 
 // What every cache shard has whatever its policy: the table of entries, the
-// lock the caller holds around each call (see ShardedCache), hit and miss
-// counters, and the calls that do not depend on the policy.
+// lock the caller holds around each call (see ShardedCache), hit, miss and
+// eviction counters, and the calls that do not depend on the policy.
 template <std::size_t Segments>
 class ShardBase {
 public:
@@ -45,6 +45,7 @@ public:
     std::mutex mutex;
     ShardCounter hits;
     ShardCounter misses;
+    ShardCounter evictions;  // entries dropped to make room
 
 protected:
     using Table = SegmentedTable<Segments>;
@@ -58,6 +59,12 @@ protected:
         if (e != nullptr) table_.erase(e);
         misses.bump();
         return nullptr;
+    }
+
+    // Drops `e` to make room for another entry.
+    void evict(Handle e) {
+        table_.erase(e);
+        evictions.bump();
     }
 
     Table table_;

@@ -25,7 +25,8 @@ namespace strata::detail {
 //   void invalidate(const HashedKey&); void clear(); std::size_t size() const;
 //   static constexpr std::array<std::size_t, N> segment_order;  (most valuable first)
 //   std::vector<std::string> keys(std::span<const std::size_t> segment_order, std::size_t limit) const;
-// each called with the shard's `mutex` held, and counters `hits`, `misses`.
+// each called with the shard's `mutex` held, and counters `hits`, `misses`,
+// `evictions`.
 template <class Shard>
 class ShardedCache {
 public:
@@ -102,6 +103,7 @@ public:
 
     std::uint64_t hits() const noexcept { return total(&Shard::hits); }
     std::uint64_t misses() const noexcept { return total(&Shard::misses); }
+    std::uint64_t evictions() const noexcept { return total(&Shard::evictions); }
 
 private:
     std::uint64_t total(ShardCounter Shard::*counter) const noexcept {

@@ -98,17 +98,17 @@ private:
             return;
         }
         if (main_size == 0) {
-            table_.erase(candidate);
+            evict(candidate);
             return;
         }
         const Handle victim = table_.size(probation) > 0 ? table_.back(probation) : table_.back(protect);
         // An expired victim goes whatever its past popularity. Ties go to the
         // incumbent: a key must prove itself to displace one already there.
         if (Table::expired(*victim) || sketch_.estimate(candidate->hash) > sketch_.estimate(victim->hash)) {
-            table_.erase(victim);
+            evict(victim);
             table_.move_to_front(candidate, probation);
         } else {
-            table_.erase(candidate);
+            evict(candidate);
         }
     }
 
