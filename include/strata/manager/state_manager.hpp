@@ -221,10 +221,7 @@ public:
     template <WhereTag W>
     std::size_t erase_many(std::span<const std::string> keys, W) {
         for (const auto& k : keys) validate_key(k);
-        std::shared_lock gate(write_gate_);
-        typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(keys));
-        const detail::Journaled noted(journals_, keys);
-        const detail::WriteMarks::Writing writing(marks_, keys);
+        const auto changing = change_of(keys);
         for (const auto& k : keys) cache_.invalidate(k);  // first, as in write_locked
         std::optional<Error> failed;
         const std::size_t n = tiers_.erase(index_of<W>(), keys, failed);
@@ -334,10 +331,7 @@ public:
         keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
         ReconcileReport report{.examined = keys.size()};
         for_batches(keys, [&](std::span<const std::string> batch) {
-            std::shared_lock gate(write_gate_);
-            typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(batch));
-            const detail::Journaled noted(journals_, batch);
-            const detail::WriteMarks::Writing writing(marks_, batch);
+            const auto changing = change_of(batch);
             // A value read from an erased copy before the tier was
             // quarantined (it came back older between two probe rounds) may
             // be cached.
@@ -359,10 +353,7 @@ public:
         const auto keys = tiers_.list(tier);
         std::size_t written = 0;
         for_batches(keys, [&](std::span<const std::string> batch) {
-            std::shared_lock gate(write_gate_);
-            typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(batch));
-            const detail::Journaled noted(journals_, batch);
-            const detail::WriteMarks::Writing writing(marks_, batch);
+            const auto changing = change_of(batch);
             written += tiers_.write_back(tier, batch, options_.write_through);
         });
         return written;
@@ -413,10 +404,7 @@ public:
                     if (copies[j] && !copies[j]->intact()) corrupt.push_back(part[j]);
                 if (corrupt.empty()) continue;
                 tiers_.counters(i).corrupt.fetch_add(corrupt.size(), std::memory_order_relaxed);
-                std::shared_lock gate(write_gate_);
-                typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(corrupt));
-                const detail::Journaled noted(journals_, corrupt);
-                const detail::WriteMarks::Writing writing(marks_, corrupt);
+                const auto changing = change_of(corrupt);
                 for (auto& k : corrupt) cache_.invalidate(k);
                 const auto lost = tiers_.repair(i, corrupt, options_.write_through);
                 report.corrupt += corrupt.size();
@@ -638,6 +626,30 @@ private:
         return found;
     }
 
+    // What a change of `keys` holds while it runs, taken in this order and
+    // let go in reverse: the write gate, shared (a tool's pause waits for
+    // it); the keys' stripes (changes of one key never interleave); a note
+    // in the write journals (tools see the keys changed); the keys' write
+    // marks (a read that overlaps it reads again).
+    template <class Keys>
+    class Change {
+    public:
+        Change(StateManager& m, const Keys& keys)
+            : gate_(m.write_gate_), stripes_(m.stripes_, m.stripes_of(keys)), noted_(m.journals_, keys),
+              marked_(m.marks_, keys) {}
+
+    private:
+        std::shared_lock<detail::WriteGate> gate_;
+        typename detail::KeyStripes::WriteLock stripes_;
+        const detail::Journaled<Keys> noted_;
+        const detail::WriteMarks::Writing marked_;
+    };
+
+    template <class Keys>
+    [[nodiscard]] Change<Keys> change_of(const Keys& keys) {
+        return {*this, keys};
+    }
+
     // Versions are handed out here, inside the write gate and the keys'
     // stripes, not when the records are made: a tool that reads the version
     // cut under pause_writes() then knows that every write at or below it
@@ -687,10 +699,7 @@ private:
     }
 
     std::size_t erase_everywhere(std::span<const std::string> keys) {
-        std::shared_lock gate(write_gate_);
-        typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(keys));
-        const detail::Journaled noted(journals_, keys);
-        const detail::WriteMarks::Writing writing(marks_, keys);
+        const auto changing = change_of(keys);
         for (const auto& k : keys) cache_.invalidate(k);  // first, as in write_locked
         std::size_t most = 0;
         std::optional<Error> lost;
@@ -709,10 +718,7 @@ private:
                              std::size_t target) {
         std::vector<std::size_t> all(keys.size());
         for (std::size_t j = 0; j < all.size(); ++j) all[j] = j;
-        std::shared_lock gate(write_gate_);
-        typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(keys));
-        const detail::Journaled noted(journals_, keys);
-        const detail::WriteMarks::Writing writing(marks_, keys);
+        const auto changing = change_of(keys);
         auto found = find(keys, all);
         std::vector<Entry> entries;
         std::size_t already = 0;
