@@ -126,24 +126,7 @@ public:
         requires std::invocable<F&, std::span<const std::string>> &&
                  std::convertible_to<std::invoke_result_t<F&, std::span<const std::string>>, std::vector<std::string>>
     std::vector<std::string> get_many_or_compute(std::span<const std::string> keys, F&& fn, SetOptions opts = {},
-                                                 ComputeOptions compute = {}) {
-        auto found = get_many(keys);
-        std::vector<std::string> missing;
-        for (std::size_t i = 0; i < keys.size(); ++i)
-            if (!found[i]) missing.push_back(keys[i]);
-        std::sort(missing.begin(), missing.end());
-        missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
-        std::unordered_map<std::string, std::string, detail::StringHash, std::equal_to<>> computed;
-        if (!missing.empty()) {
-            auto flights = flights_.join(missing);
-            if (!flights.led.empty()) computed = lead(flights.led, fn, opts);
-            for (auto& [key, result] : flights.joined) computed[key] = detail::SingleFlight::wait(key, result, compute.wait);
-        }
-        std::vector<std::string> out(keys.size());
-        for (std::size_t i = 0; i < keys.size(); ++i)
-            out[i] = found[i] ? std::move(*found[i]) : computed.find(std::string_view(keys[i]))->second;
-        return out;
-    }
+                                                 ComputeOptions compute = {});
 
     // Sorted, without duplicates, across every tier.
     std::vector<std::string> keys(std::string_view pattern) {
@@ -318,102 +301,27 @@ public:
     // Reads pass over the tier meanwhile. Marks kept by an earlier process
     // are read first if they could not be at construction. Throws, leaving
     // the tier quarantined, when a tier it needs fails.
-    ReconcileReport reconcile(std::size_t tier) {
-        check_coverable(tier, "reconcile");
-        tiers_.quarantine(tier);
-        if (!marks_loaded_.load()) {
-            tiers_.load_marks(options_.write_through);
-            marks_loaded_ = true;
-        }
-        auto keys = tiers_.list(tier);
-        for (auto& k : tiers_.stale_keys(tier)) keys.push_back(std::move(k));
-        std::sort(keys.begin(), keys.end());
-        keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-        ReconcileReport report{.examined = keys.size()};
-        for_batches(keys, [&](std::span<const std::string> batch) {
-            const auto changing = change_of(batch);
-            // A value read from an erased copy before the tier was
-            // quarantined (it came back older between two probe rounds) may
-            // be cached.
-            const auto gone = tiers_.reconcile(tier, batch, options_.write_through);
-            for (const auto& k : gone) cache_.invalidate(k);
-            report.erased += gone.size();
-        });
-        tiers_.release(tier);
-        return report;
-    }
+    ReconcileReport reconcile(std::size_t tier);
 
     // For a durable tier that came back empty or behind: every copy in
     // `tier` (a non-durable tier with a durable tier below) newer than the
     // durable tier's, or missing there, is written down to it, a batch at a
     // time (writes of those keys wait). Copies marked stale stay. Returns
     // how many were written.
-    std::size_t write_back(std::size_t tier) {
-        check_coverable(tier, "write_back");
-        const auto keys = tiers_.list(tier);
-        std::size_t written = 0;
-        for_batches(keys, [&](std::span<const std::string> batch) {
-            const auto changing = change_of(batch);
-            written += tiers_.write_back(tier, batch, options_.write_through);
-        });
-        return written;
-    }
+    std::size_t write_back(std::size_t tier);
 
     // Copies the newest copy of each key into the tier where only colder
     // tiers hold it (re-warming a tier that came back empty), in batches;
     // returns how many were copied. Keys whose newest copy is in doubt, or
     // absent, are passed over.
-    std::size_t warm(std::size_t tier, std::span<const std::string> keys) {
-        if (tier >= tier_count) throw std::invalid_argument("strata: warm: tier index out of range");
-        for (const auto& k : keys) validate_key(k);
-        std::size_t copied = 0;
-        for_batches(keys, [&](std::span<const std::string> batch) {
-            std::vector<std::size_t> all(batch.size());
-            for (std::size_t j = 0; j < all.size(); ++j) all[j] = j;
-            std::shared_lock gate(write_gate_);
-            typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(batch));
-            auto found = tiers_.search(batch, all, options_.write_through);
-            std::vector<Entry> entries;
-            for (std::size_t j = 0; j < batch.size(); ++j)
-                if (found[j].record && !found[j].doubt && found[j].tier > tier)
-                    entries.push_back({batch[j], std::move(*found[j].record)});
-            std::optional<Error> failed;
-            if (!entries.empty() && !tiers_.store(tier, entries, failed)) throw *failed;
-            tiers_.counters(tier).promotions.fetch_add(entries.size(), std::memory_order_relaxed);
-            copied += entries.size();
-        });
-        return copied;
-    }
+    std::size_t warm(std::size_t tier, std::span<const std::string> keys);
 
     // Reads every copy in every tier, `batch` keys at a time, and repairs
     // each corrupt one from the newest valid copy (or erases it where the key
     // is gone); copies no valid one can be proven as new for are listed and
     // left. Writes of a batch's corrupt keys wait while they are repaired.
     // Throws what a failing tier throws.
-    ScrubReport scrub(std::size_t batch = demote_batch) {
-        if (batch == 0) throw std::invalid_argument("strata: scrub: batch must be > 0");
-        ScrubReport report;
-        for (std::size_t i = 0; i < tier_count; ++i) {
-            const auto keys = tiers_.list(i);
-            report.examined += keys.size();
-            for (std::size_t from = 0; from < keys.size(); from += batch) {
-                const std::span<const std::string> part(keys.data() + from, std::min(batch, keys.size() - from));
-                const auto copies = tiers_.peek(i, part);
-                std::vector<std::string> corrupt;
-                for (std::size_t j = 0; j < part.size(); ++j)
-                    if (copies[j] && !copies[j]->intact()) corrupt.push_back(part[j]);
-                if (corrupt.empty()) continue;
-                tiers_.counters(i).corrupt.fetch_add(corrupt.size(), std::memory_order_relaxed);
-                const auto changing = change_of(corrupt);
-                for (auto& k : corrupt) cache_.invalidate(k);
-                const auto lost = tiers_.repair(i, corrupt, options_.write_through);
-                report.corrupt += corrupt.size();
-                report.repaired += corrupt.size() - lost.size();
-                for (const auto& k : lost) report.lost.push_back({tiers_.name_of(i), k});
-            }
-        }
-        return report;
-    }
+    ScrubReport scrub(std::size_t batch = demote_batch);
 
     // ---- direct access -------------------------------------------------
 
@@ -763,69 +671,13 @@ private:
     // Any failure reaches every key led here, and nothing more is stored.
     template <class F>
     std::unordered_map<std::string, std::string, detail::StringHash, std::equal_to<>> lead(
-        std::vector<detail::SingleFlight::Lead>& leads, F& fn, SetOptions opts) {
-        std::unordered_map<std::string, std::string, detail::StringHash, std::equal_to<>> values;
-        try {
-            std::vector<std::string> keys;
-            std::vector<std::uint64_t> seen;
-            for (const auto& l : leads) {
-                keys.push_back(l.key());
-                seen.push_back(marks_.snapshot(marks_.slot(l.key())));  // before the read: a write after it shows
-            }
-            auto now_there = read_many(keys, false);
-            std::vector<std::string> absent;
-            std::vector<std::uint64_t> absent_seen;
-            for (std::size_t j = 0; j < keys.size(); ++j) {
-                if (now_there[j]) {
-                    values.emplace(keys[j], std::move(*now_there[j]));
-                } else {
-                    absent.push_back(keys[j]);
-                    absent_seen.push_back(seen[j]);
-                }
-            }
-            if (!absent.empty()) {
-                std::vector<std::string> made = std::invoke(fn, std::span<const std::string>(absent));
-                if (made.size() != absent.size())
-                    throw Error(ErrorKind::invalid, "manager", "get_many_or_compute",
-                                "the function returned " + std::to_string(made.size()) + " values for " +
-                                    std::to_string(absent.size()) + " keys");
-                const auto overtaken = store_unless_written(absent, made, absent_seen, opts);
-                // A write that overtook the computation holds the newer value.
-                auto newer = overtaken.empty() ? decltype(now_there){} : read_many(overtaken, false);
-                for (std::size_t j = 0; j < absent.size(); ++j) values.emplace(absent[j], std::move(made[j]));
-                for (std::size_t j = 0; j < overtaken.size(); ++j)
-                    if (newer[j]) values.find(std::string_view(overtaken[j]))->second = std::move(*newer[j]);
-            }
-        } catch (...) {
-            for (auto& l : leads) l.fail(std::current_exception());
-            throw;
-        }
-        for (auto& l : leads) l.publish(values.find(std::string_view(l.key()))->second);
-        return values;
-    }
+        std::vector<detail::SingleFlight::Lead>& leads, F& fn, SetOptions opts);
 
     // Stores keys[j] = values[j] as set() would, except where a write of the
     // key began since `seen[j]`; returns those keys, left as that write left them.
     std::vector<std::string> store_unless_written(const std::vector<std::string>& keys,
                                                   const std::vector<std::string>& values,
-                                                  const std::vector<std::uint64_t>& seen, SetOptions opts) {
-        const auto now = Clock::now();
-        std::vector<Entry> entries;
-        for (std::size_t j = 0; j < keys.size(); ++j)
-            entries.push_back({keys[j], make_record(values[j], 0, expiry(opts, now), now)});
-        std::shared_lock gate(write_gate_);
-        typename detail::KeyStripes::WriteLock lock(stripes_, stripes_of(entries));
-        std::vector<Entry> quiet;
-        std::vector<std::string> overtaken;
-        for (std::size_t j = 0; j < entries.size(); ++j) {
-            if (marks_.quiet_since(marks_.slot(keys[j]), seen[j]))
-                quiet.push_back(std::move(entries[j]));
-            else
-                overtaken.push_back(keys[j]);
-        }
-        if (!quiet.empty()) write_held(quiet, 0);
-        return overtaken;
-    }
+                                                  const std::vector<std::uint64_t>& seen, SetOptions opts);
 
     // The read path after the cache: search the tiers, then, for what was
     // found, fill the cache, promote and repair, unless a write of the same
@@ -918,3 +770,6 @@ template <class O, class C, class P, class... Ts,
 StateManager(O, C, P, Ts...) -> StateManager<C, P, Ts...>;
 
 }  // namespace strata
+
+#include "strata/manager/detail/computed_reads.hpp"
+#include "strata/manager/detail/tier_repair_calls.hpp"
