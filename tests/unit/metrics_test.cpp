@@ -1,0 +1,227 @@
+// The Prometheus text writer: format details and the model's checks, each
+// exposition checked by `promtool check metrics`.
+
+#include <gtest/gtest.h>
+
+#include <stdio.h>   // popen, pclose
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <locale>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <strata/metrics/prometheus_text.hpp>
+
+#include "common/temp_dir.hpp"
+
+using namespace std::chrono_literals;
+using strata::MetricFamilies;
+using strata::MetricType;
+using strata::testing::TempDir;
+
+namespace {
+
+std::string text_of(const MetricFamilies& families) {
+    std::ostringstream out;
+    strata::write_prometheus(out, families);
+    return out.str();
+}
+
+template <class... Sources>
+std::string exposition(Sources&... sources) {
+    std::ostringstream out;
+    strata::write_prometheus(out, sources...);
+    return out.str();
+}
+
+// What `promtool check metrics` says of `text`: empty when it has no
+// complaint. Fails the test when promtool is missing (scripts/deps.sh
+// installs Debian's prometheus package, which has it).
+std::string promtool_complaints(const std::string& text) {
+    TempDir dir{"strata-metrics"};
+    const auto file = dir.path / "metrics.txt";
+    std::ofstream(file) << text;
+    const std::string command = "promtool check metrics < '" + file.string() + "' 2>&1";
+    FILE* pipe = ::popen(command.c_str(), "r");
+    if (pipe == nullptr) return "could not run promtool";
+    std::string said;
+    char buf[4096];
+    while (const std::size_t n = std::fread(buf, 1, sizeof buf, pipe)) said.append(buf, n);
+    const int status = ::pclose(pipe);
+    if (status != 0 && said.empty()) return "promtool failed (status " + std::to_string(status) + "); is it installed?";
+    return said;
+}
+
+#define EXPECT_PROMTOOL_ACCEPTS(text)                                                     \
+    do {                                                                                  \
+        const std::string exposition_ = (text);                                           \
+        const std::string complaints_ = promtool_complaints(exposition_);                 \
+        EXPECT_EQ(complaints_, "") << "promtool check metrics complained about:\n" << exposition_; \
+    } while (0)
+
+// The value of the one line naming `series` exactly (name and labels as
+// written), or nullopt when there is none.
+std::optional<double> value_of(const std::string& text, const std::string& series) {
+    std::istringstream in(text);
+    std::optional<double> found;
+    for (std::string line; std::getline(in, line);) {
+        if (line.size() <= series.size() || line.compare(0, series.size(), series) != 0 || line[series.size()] != ' ')
+            continue;
+        if (found) throw std::runtime_error("series written twice: " + series);
+        const std::string v = line.substr(series.size() + 1);
+        found = v == "+Inf" ? HUGE_VAL : v == "-Inf" ? -HUGE_VAL : std::stod(v);
+    }
+    return found;
+}
+
+std::size_t occurrences(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+}
+
+// A user's own source, found by ADL in its namespace.
+struct QueueSource {
+    std::string queue;
+    double depth;
+};
+void collect_metrics(const QueueSource& q, MetricFamilies& out) {
+    out.add("app_queue_depth", "Messages waiting.", MetricType::gauge, {{"queue", q.queue}}, q.depth);
+}
+static_assert(strata::MetricSource<QueueSource>);
+static_assert(!strata::MetricSource<int>);
+
+// Digits grouped in threes, as some locales write them: must not reach the
+// exposition.
+struct GroupedDigits : std::numpunct<char> {
+    char do_thousands_sep() const override { return '\''; }
+    std::string do_grouping() const override { return "\3"; }
+    char do_decimal_point() const override { return ','; }
+};
+
+}  // namespace
+
+// ---- the text format ---------------------------------------------------------
+
+TEST(PrometheusText, EscapesHelpAndLabelValuesAndSpellsSpecialValues) {
+    MetricFamilies m;
+    m.add("strata_test_value", "Line one\\two\nthree \"quoted\"", MetricType::gauge,
+          {{"tier", "red\"is\\hot\nnow"}, {"kind", "plain"}}, 42);
+    m.add("strata_test_value", "ignored: HELP is the first one's", MetricType::gauge, {{"tier", "half"}}, 0.25);
+    m.add("strata_test_value", "", MetricType::gauge, {{"tier", "nan"}}, std::nan(""));
+    m.add("strata_test_value", "", MetricType::gauge, {{"tier", "up"}}, HUGE_VAL);
+    m.add("strata_test_value", "", MetricType::gauge, {{"tier", "down"}}, -HUGE_VAL);
+    m.add("strata_test_value", "", MetricType::gauge, {{"tier", "big"}}, std::ldexp(1.0, 55));
+    m.add("strata_test_value", "", MetricType::gauge, {{"tier", "huge"}}, 1e20);
+    m.add("strata_test_value", "", MetricType::gauge, {{"tier", "tiny"}}, 1.5e-7);
+    m.add("strata_test_value", "", MetricType::gauge, {{"tier", "negative"}}, -3);
+    const std::string text = text_of(m);
+    EXPECT_EQ(text,
+              "# HELP strata_test_value Line one\\\\two\\nthree \"quoted\"\n"
+              "# TYPE strata_test_value gauge\n"
+              "strata_test_value{tier=\"red\\\"is\\\\hot\\nnow\",kind=\"plain\"} 42\n"
+              "strata_test_value{tier=\"half\"} 0.25\n"
+              "strata_test_value{tier=\"nan\"} NaN\n"
+              "strata_test_value{tier=\"up\"} +Inf\n"
+              "strata_test_value{tier=\"down\"} -Inf\n"
+              "strata_test_value{tier=\"big\"} 36028797018963968\n"
+              "strata_test_value{tier=\"huge\"} 1e+20\n"
+              "strata_test_value{tier=\"tiny\"} 1.5e-07\n"
+              "strata_test_value{tier=\"negative\"} -3\n");
+    EXPECT_PROMTOOL_ACCEPTS(text);
+}
+
+TEST(PrometheusText, NumbersIgnoreTheStreamLocale) {
+    MetricFamilies m;
+    m.add("strata_test_bytes", "Bytes.", MetricType::gauge, {}, 1234567);
+    m.add_histogram("strata_test_seconds", "Seconds.", {}, {{0.5, 1234}}, 1234567, 2.5);
+    std::ostringstream out;
+    out.imbue(std::locale(out.getloc(), new GroupedDigits));
+    strata::write_prometheus(out, m);
+    EXPECT_NE(out.str().find("strata_test_bytes 1234567\n"), std::string::npos) << out.str();
+    EXPECT_NE(out.str().find("strata_test_seconds_bucket{le=\"0.5\"} 1234\n"), std::string::npos) << out.str();
+    EXPECT_NE(out.str().find("strata_test_seconds_sum 2.5\n"), std::string::npos) << out.str();
+    EXPECT_EQ(out.str().find('\''), std::string::npos) << out.str();
+}
+
+TEST(PrometheusText, HistogramBucketsAreCumulativeAndInfIsTheCount) {
+    MetricFamilies m;
+    m.add_histogram("strata_test_duration_seconds", "How long.", {{"tier", "a"}},
+                    {{0.001, 2}, {0.01, 2}, {0.1, 5}}, 7, 0.75);
+    m.add_histogram("strata_test_duration_seconds", "How long.", {{"tier", "empty"}}, {{0.001, 0}}, 0, 0);
+    const std::string text = text_of(m);
+    EXPECT_EQ(text,
+              "# HELP strata_test_duration_seconds How long.\n"
+              "# TYPE strata_test_duration_seconds histogram\n"
+              "strata_test_duration_seconds_bucket{tier=\"a\",le=\"0.001\"} 2\n"
+              "strata_test_duration_seconds_bucket{tier=\"a\",le=\"0.01\"} 2\n"
+              "strata_test_duration_seconds_bucket{tier=\"a\",le=\"0.1\"} 5\n"
+              "strata_test_duration_seconds_bucket{tier=\"a\",le=\"+Inf\"} 7\n"
+              "strata_test_duration_seconds_sum{tier=\"a\"} 0.75\n"
+              "strata_test_duration_seconds_count{tier=\"a\"} 7\n"
+              "strata_test_duration_seconds_bucket{tier=\"empty\",le=\"0.001\"} 0\n"
+              "strata_test_duration_seconds_bucket{tier=\"empty\",le=\"+Inf\"} 0\n"
+              "strata_test_duration_seconds_sum{tier=\"empty\"} 0\n"
+              "strata_test_duration_seconds_count{tier=\"empty\"} 0\n");
+    EXPECT_PROMTOOL_ACCEPTS(text);
+}
+
+TEST(PrometheusText, FamiliesFromTwoSourcesMergeUnderOneHelpAndType) {
+    QueueSource orders{"orders", 3}, fills{"fills", 0};
+    const std::string text = exposition(orders, fills);
+    EXPECT_EQ(occurrences(text, "# HELP app_queue_depth"), 1u) << text;
+    EXPECT_EQ(occurrences(text, "# TYPE app_queue_depth gauge"), 1u) << text;
+    EXPECT_EQ(value_of(text, "app_queue_depth{queue=\"orders\"}"), 3);
+    EXPECT_EQ(value_of(text, "app_queue_depth{queue=\"fills\"}"), 0);
+    EXPECT_PROMTOOL_ACCEPTS(text);
+    // The same source twice is one series twice: refused, not written.
+    std::ostringstream out;
+    EXPECT_THROW(strata::write_prometheus(out, orders, orders), std::invalid_argument);
+}
+
+TEST(PrometheusText, FamiliesWithoutSamplesAreLeftOut) {
+    MetricFamilies m;
+    m.family("strata_test_nothing", "No samples.", MetricType::counter);
+    EXPECT_EQ(text_of(m), "");
+}
+
+TEST(MetricFamilies, RefusesWhatPrometheusWouldReject) {
+    MetricFamilies m;
+    m.add("strata_things_total", "Things.", MetricType::counter, {{"tier", "a"}}, 1);
+    // One name, two types.
+    EXPECT_THROW(m.add("strata_things_total", "Things.", MetricType::gauge, {{"tier", "b"}}, 1), std::invalid_argument);
+    // One series twice, whatever the label order.
+    m.add("strata_pairs", "Pairs.", MetricType::gauge, {{"a", "1"}, {"b", "2"}}, 1);
+    EXPECT_THROW(m.add("strata_pairs", "Pairs.", MetricType::gauge, {{"b", "2"}, {"a", "1"}}, 1), std::invalid_argument);
+    EXPECT_NO_THROW(m.add("strata_pairs", "Pairs.", MetricType::gauge, {{"a", "1"}, {"b", "3"}}, 1));
+    // Names.
+    for (const char* bad : {"", "1st", "has-dash", "has space", "ünïcode"})
+        EXPECT_THROW(m.add(bad, "Bad.", MetricType::gauge, {}, 1), std::invalid_argument) << bad;
+    // Colons are for recording rules; promtool refuses them from a target.
+    EXPECT_THROW(m.add("ns:recorded", "Recorded.", MetricType::gauge, {}, 1), std::invalid_argument);
+    for (const char* bad : {"", "2x", "a:b", "__reserved", "a-b"})
+        EXPECT_THROW(m.add("strata_labelled", "Labelled.", MetricType::gauge, {{bad, "v"}}, 1), std::invalid_argument)
+            << bad;
+    EXPECT_THROW(m.add("strata_twice", "Twice.", MetricType::gauge, {{"a", "1"}, {"a", "2"}}, 1), std::invalid_argument);
+    EXPECT_THROW(m.add("strata_no_help", "", MetricType::gauge, {}, 1), std::invalid_argument);
+    // Histograms.
+    EXPECT_THROW(m.add("strata_h_seconds", "H.", MetricType::histogram, {}, 1), std::invalid_argument);
+    EXPECT_THROW(m.add_histogram("strata_h_seconds", "H.", {{"le", "1"}}, {}, 0, 0), std::invalid_argument);
+    EXPECT_THROW(m.add_histogram("strata_h_seconds", "H.", {}, {{1, 1}, {0.5, 1}}, 1, 1), std::invalid_argument);
+    EXPECT_THROW(m.add_histogram("strata_h_seconds", "H.", {}, {{0.5, 2}, {1, 1}}, 2, 1), std::invalid_argument);
+    EXPECT_THROW(m.add_histogram("strata_h_seconds", "H.", {}, {{0.5, 3}}, 2, 1), std::invalid_argument);
+    EXPECT_THROW(m.add_histogram("strata_h_seconds", "H.", {}, {{HUGE_VAL, 2}}, 2, 1), std::invalid_argument);
+    // Nothing refused reached the model, not even a family without samples.
+    for (const auto& f : m.families()) EXPECT_FALSE(f.samples.empty()) << f.name;
+    const std::string text = text_of(m);
+    EXPECT_EQ(text.find("strata_h_seconds"), std::string::npos);
+    EXPECT_EQ(text.find("strata_labelled"), std::string::npos);
+    EXPECT_EQ(occurrences(text, "strata_pairs{"), 2u);
+    EXPECT_PROMTOOL_ACCEPTS(text);
+}
