@@ -1,4 +1,5 @@
-// The Prometheus text writer: format details and the model's checks, each
+// The Prometheus text writer (format details, the model's checks) and the
+// figures of a manager over MemoryTier + FileTier after a workload, each
 // exposition checked by `promtool check metrics`.
 
 #include <gtest/gtest.h>
@@ -10,15 +11,19 @@
 #include <cstdio>
 #include <fstream>
 #include <locale>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include <strata/metrics/manager_metrics.hpp>
 #include <strata/metrics/prometheus_text.hpp>
+#include <strata/strata.hpp>
 
 #include "common/temp_dir.hpp"
+#include "common/tier_wrappers.hpp"
 
 using namespace std::chrono_literals;
 using strata::MetricFamilies;
@@ -224,4 +229,104 @@ TEST(MetricFamilies, RefusesWhatPrometheusWouldReject) {
     EXPECT_EQ(text.find("strata_labelled"), std::string::npos);
     EXPECT_EQ(occurrences(text, "strata_pairs{"), 2u);
     EXPECT_PROMTOOL_ACCEPTS(text);
+}
+
+// ---- figures of strata objects ----------------------------------------------
+
+namespace {
+
+// Promotion on the second read from below: a first read that meets a corrupt
+// hot copy repairs it without promoting, so repairs and promotions are told apart.
+using Manager = strata::StateManager<strata::LruCache, strata::AccessCountPromotion, strata::MemoryTier, strata::FileTier>;
+
+struct ManagerStack {
+    TempDir dir{"strata-metrics"};
+    // Capacity 2: one shard, exact LRU, so the evictions are the test's to count.
+    Manager mgr{strata::LruCache{2}, strata::AccessCountPromotion{2, std::chrono::minutes{5}}, strata::MemoryTier{},
+                strata::FileTier{dir.path / "tier", strata::FileTierOptions{.fsync = false}}};
+};
+
+}  // namespace
+
+TEST(ManagerMetrics, FiguresMatchTheWorkload) {
+    ManagerStack s;
+    auto& mgr = s.mgr;
+    mgr.set("both", "1");  // memory and file
+    for (const char* k : {"cold1", "cold2", "cold3"}) mgr.set(k, "2", strata::at<1>);  // file only
+    mgr.invalidate_cache();
+
+    EXPECT_EQ(mgr.get("both"), "1");   // cache miss, memory hit
+    EXPECT_EQ(mgr.get("both"), "1");   // cache hit
+    EXPECT_EQ(mgr.get("cold1"), "2");  // cache miss, memory miss, file hit
+    mgr.invalidate_cache();
+    EXPECT_EQ(mgr.get("cold1"), "2");  // cache miss, memory miss, file hit, second read: promoted
+    EXPECT_EQ(mgr.get("absent"), std::nullopt);  // cache miss, memory miss, file miss
+
+    // A damaged copy in memory: skipped, counted, repaired from the file tier.
+    auto bad = *mgr.tier<0>().fetch("both");
+    bad.value = "tampered";
+    mgr.tier<0>().store("both", bad);
+    mgr.invalidate_cache();
+    EXPECT_EQ(mgr.get("both"), "1");  // cache miss, memory corrupt, file hit, repaired
+
+    EXPECT_TRUE(mgr.demote("cold1", strata::at<1>));  // finds it in memory (a hit), moves it down
+    EXPECT_EQ(mgr.get("cold2"), "2");  // cache miss, memory miss, file hit
+    EXPECT_EQ(mgr.get("cold3"), "2");  // the same; the cache of 2 (both, cold2) evicts one
+
+    const std::string text = exposition(mgr);
+    EXPECT_PROMTOOL_ACCEPTS(text);
+
+    const auto mem = [&](const std::string& name) { return value_of(text, name + "{tier=\"memory\"}"); };
+    const auto file = [&](const std::string& name) { return value_of(text, name + "{tier=\"file\"}"); };
+    EXPECT_EQ(value_of(text, "strata_cache_hits_total"), 1);
+    EXPECT_EQ(value_of(text, "strata_cache_misses_total"), 7);
+    EXPECT_EQ(value_of(text, "strata_cache_entries"), 2);
+    EXPECT_EQ(value_of(text, "strata_cache_capacity_entries"), 2);
+    EXPECT_EQ(value_of(text, "strata_cache_evictions_total"), 1);
+
+    EXPECT_EQ(mem("strata_tier_hits_total"), 2);
+    EXPECT_EQ(file("strata_tier_hits_total"), 5);
+    EXPECT_EQ(mem("strata_tier_misses_total"), 5);
+    EXPECT_EQ(file("strata_tier_misses_total"), 1);
+    EXPECT_EQ(mem("strata_tier_corrupt_copies_total"), 1);
+    EXPECT_EQ(mem("strata_tier_repairs_total"), 1);
+    EXPECT_EQ(file("strata_tier_corrupt_copies_total"), 0);
+    EXPECT_EQ(mem("strata_tier_promotions_total"), 1);
+    EXPECT_EQ(file("strata_tier_demotions_total"), 1);
+    EXPECT_EQ(mem("strata_tier_demotions_total"), 0);
+    EXPECT_EQ(mem("strata_tier_failures_total"), 0);
+    EXPECT_EQ(mem("strata_tier_up"), 1);
+    EXPECT_EQ(mem("strata_tier_quarantined"), 0);
+    EXPECT_EQ(mem("strata_tier_stale_keys"), 0);
+    EXPECT_EQ(mem("strata_tier_keys"), 1);   // both
+    EXPECT_EQ(file("strata_tier_keys"), 4);  // both, cold1, cold2, cold3
+    EXPECT_GT(*file("strata_tier_stored_bytes"), 0);
+    // Seconds since the Unix epoch, not clock ticks.
+    const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto last_success = mem("strata_tier_last_success_timestamp_seconds");
+    ASSERT_TRUE(last_success);
+    EXPECT_LE(*last_success, now);
+    EXPECT_GT(*last_success, now - 60);
+    EXPECT_EQ(mem("strata_tier_last_failure_timestamp_seconds"), std::nullopt);  // never failed
+}
+
+TEST(ManagerMetrics, ATierThatCannotCountItsKeysLeavesOnlyThatSampleOut) {
+    using Hot = strata::testing::Switchable<strata::MemoryTier>;
+    using Warm = strata::testing::Switchable<strata::FileTier>;
+    TempDir dir{"strata-metrics"};
+    auto hot = std::make_shared<strata::testing::TierSwitches>();
+    strata::StateManager mgr{strata::NoCache{}, strata::NeverPromote{}, Hot{strata::MemoryTier{}, hot},
+                             Warm{strata::FileTier{dir.path / "tier", strata::FileTierOptions{.fsync = false}}}};
+    mgr.set("k", "v");
+    hot->down = true;
+    EXPECT_EQ(mgr.get("k"), "v");  // NoCache: the read meets the down tier, fails there, and goes on to the file tier
+    const std::string text = exposition(mgr);
+    EXPECT_PROMTOOL_ACCEPTS(text);
+    EXPECT_EQ(value_of(text, "strata_tier_keys{tier=\"memory\"}"), std::nullopt);
+    EXPECT_EQ(value_of(text, "strata_tier_keys{tier=\"file\"}"), 1);
+    EXPECT_EQ(value_of(text, "strata_tier_up{tier=\"memory\"}"), 0);
+    EXPECT_EQ(value_of(text, "strata_tier_failures_total{tier=\"memory\"}"), 1);
+    EXPECT_TRUE(value_of(text, "strata_tier_last_failure_timestamp_seconds{tier=\"memory\"}"));
+    // NoCache counts no evictions, so there is no such sample.
+    EXPECT_EQ(text.find("strata_cache_evictions_total"), std::string::npos);
 }
