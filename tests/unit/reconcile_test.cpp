@@ -123,6 +123,22 @@ TEST_F(Reconcile, AWriteThatReachesTheHotTierAgainClearsItsKeptMark) {
 // A Redis restarted from an old snapshot holds copies no mark names (they
 // were written while it was up). Quarantined, it serves none of them; the
 // reconcile takes out every copy that is not the newest.
+TEST_F(Reconcile, OnlyATierWhoseWritesReachADurableTierBelowIsCoverable) {
+    Process p(dir);
+    EXPECT_TRUE(p.mgr.coverable(0));
+    EXPECT_EQ(p.mgr.write_through_of(0), 1u);
+    EXPECT_FALSE(p.mgr.coverable(1));  // durable: the truth itself
+    EXPECT_EQ(p.mgr.write_through_of(1), std::nullopt);
+    EXPECT_FALSE(p.mgr.coverable(2));  // out of range
+    // Without write-through a write into the hot tier reaches nothing below.
+    Manager direct{strata::ManagerOptions{.write_through = false}, strata::LruCache{10}, strata::NeverPromote{},
+                   Hot{strata::FileTier{dir.path / "hot2", strata::FileTierOptions{.fsync = false, .name = "hot2"}}},
+                   Warm{strata::FileTier{dir.path / "warm2", strata::FileTierOptions{.fsync = false, .name = "warm2"}}}};
+    EXPECT_FALSE(direct.coverable(0));
+    EXPECT_EQ(direct.write_through_of(0), std::nullopt);
+    EXPECT_THROW(direct.quarantine(0), std::invalid_argument);
+}
+
 TEST_F(Reconcile, AQuarantinedTierIsPassedOverUntilReconcileTakesOutWhatIsNotNewest) {
     Process p(dir);
     p.mgr.set_many(numbered(1200, [](int i) { return "new" + std::to_string(i); }));

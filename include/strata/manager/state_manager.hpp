@@ -293,6 +293,18 @@ public:
 
     bool quarantined(std::size_t tier) const { return tier < tier_count && tiers_.quarantined(tier); }
 
+    // Whether `tier` may be quarantined: every write into it also reaches a
+    // durable tier below (write_through_of), which answers for it meanwhile.
+    bool coverable(std::size_t tier) const noexcept {
+        return tier < tier_count && bundle::coverable(tier, options_.write_through);
+    }
+
+    // The durable tier a write into `tier` also reaches, if any.
+    std::optional<std::size_t> write_through_of(std::size_t tier) const noexcept {
+        if (tier >= tier_count || !options_.write_through) return std::nullopt;
+        return bundle::write_through_of(tier);
+    }
+
     // Makes the tier fit to serve again and lifts its quarantine: every copy
     // it holds is compared, a batch of keys at a time (writes of those keys
     // wait), with the newest copy in the tiers below, and goes when it is
@@ -437,7 +449,7 @@ private:
     }
 
     void check_coverable(std::size_t tier, const char* op) const {
-        if (tier >= tier_count || !bundle::coverable(tier, options_.write_through))
+        if (!coverable(tier))
             throw std::invalid_argument(std::string("strata: ") + op + ": tier " + std::to_string(tier) +
                                         " is not a non-durable tier with a durable tier below it (and "
                                         "write_through on) to answer for it");

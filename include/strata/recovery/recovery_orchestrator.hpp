@@ -268,7 +268,7 @@ private:
     void reconcile_hot_tiers() {
         std::vector<std::size_t> hot;
         for (std::size_t i = 0; i < tier_count; ++i)
-            if (builtins_->coverable(i)) hot.push_back(i);
+            if (mgr_.coverable(i)) hot.push_back(i);
         if (hot.empty()) return;
         for (const auto i : hot) mgr_.quarantine(i);
         startup_ = std::make_unique<detail::recovery::RetryThread>(
@@ -340,7 +340,7 @@ private:
         auto effects = ledger_.record_round(round.outcomes, tiers, round.number);
         if constexpr (repairable)
             for (const auto i : effects.suspect)
-                if (builtins_->coverable(i)) mgr_.quarantine(i);
+                if (mgr_.coverable(i)) mgr_.quarantine(i);
         for (auto& id : effects.to_handle) runner_.enqueue(std::move(id));
         for (const auto& id : effects.to_escalate)
             ledger_.escalate(id, "the tier was still down when the RTO target of " +

@@ -36,6 +36,8 @@ template <class M>
 concept RepairableManager = requires(M& m, std::size_t i, std::span<const std::string> keys) {
     m.quarantine(i);
     { m.quarantined(i) } -> std::convertible_to<bool>;
+    { m.coverable(i) } -> std::convertible_to<bool>;
+    { m.write_through_of(i) } -> std::same_as<std::optional<std::size_t>>;
     m.reconcile(i);
     { m.warm(i, keys) } -> std::convertible_to<std::size_t>;
     m.scrub();
@@ -76,29 +78,20 @@ public:
     BuiltinHandlers(M& mgr, RecoveryOptions options, std::shared_ptr<const RestoreSources> sources)
         : mgr_(mgr), options_(std::move(options)), sources_(std::move(sources)) {}
 
-    // Whether reads may pass over tier i (quarantine): a durable tier below
-    // answers for it.
-    bool coverable(std::size_t i) const {
-        if (i >= Flags::count || Flags::durable[i] || !mgr_.options().write_through) return false;
-        for (std::size_t j = i + 1; j < Flags::count; ++j)
-            if (Flags::durable[j]) return true;
-        return false;
-    }
-
     // A tier that answers again. A hot tier is reconciled before it serves
     // again and re-warmed; a durable tier that came back without what it
     // held is restored from the newest verified checkpoint or backup. Then
     // every tier still quarantined (marks unread at start) is reconciled.
     bool tier_returned(const FailureEvent& e) {
         const std::size_t i = e.tier_index.value_or(Flags::count);
-        if (coverable(i)) {
+        if (mgr_.coverable(i)) {
             mgr_.reconcile(i);
             rewarm(i);
         } else if (i < Flags::count && Flags::durable[i] && e.tier_reset) {
             restore(e, i);
         }
         for (std::size_t j = 0; j < Flags::count; ++j)
-            if (coverable(j) && mgr_.quarantined(j)) mgr_.reconcile(j);
+            if (mgr_.coverable(j) && mgr_.quarantined(j)) mgr_.reconcile(j);
         return true;
     }
 
@@ -197,7 +190,7 @@ private:
     // detection, less the point's cut.
     void restore(const FailureEvent& e, std::size_t i) {
         for (std::size_t h = 0; h < i; ++h)
-            if (coverable(h) && below(h) == i && !mgr_.quarantined(h)) mgr_.write_back(h);
+            if (mgr_.coverable(h) && mgr_.write_through_of(h) == i && !mgr_.quarantined(h)) mgr_.write_back(h);
         std::vector<std::string> errors;
         const auto point = sources_->newest_verified(errors);
         const std::string tier = e.tier.empty() ? "tier " + std::to_string(i) : "'" + e.tier + "'";
@@ -216,13 +209,6 @@ private:
         if (newest > point->version_cut)
             e.data_lost = std::chrono::duration_cast<Clock::duration>(
                 std::chrono::microseconds(newest - point->version_cut));
-    }
-
-    // The durable tier a write into tier h reaches first.
-    static std::size_t below(std::size_t h) {
-        for (std::size_t j = h + 1; j < Flags::count; ++j)
-            if (Flags::durable[j]) return j;
-        return Flags::count;
     }
 
     M& mgr_;
