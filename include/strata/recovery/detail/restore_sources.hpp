@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>  // max_element
 #include <concepts>
 #include <cstdint>  // uint64_t
 #include <exception>
@@ -111,28 +112,14 @@ public:
     // Sources that fail to answer are passed over, their errors kept in
     // `errors`.
     std::optional<RestorePoint> newest_verified(std::vector<std::string>& errors) const {
-        std::optional<RestorePoint> best;
-        for (const auto& s : snapshot()) {
-            try {
-                auto p = s.newest_verified();
-                if (p && (!best || p->created_at > best->created_at)) best = std::move(p);
-            } catch (const std::exception& e) {
-                errors.push_back(s.name + "s: " + e.what());
-            }
-        }
-        return best;
+        return newest(each_newest(snapshot(), errors, [](const Source&) { return true; }));
     }
 
     RestorePointList newest_each() const {
         RestorePointList out;
-        for (const auto& s : snapshot()) {
-            out.any_source = true;
-            try {
-                if (auto p = s.newest_verified()) out.points.push_back(std::move(*p));
-            } catch (const std::exception& e) {
-                out.errors.push_back(s.name + "s: " + e.what());
-            }
-        }
+        const auto all = snapshot();
+        out.any_source = !all.empty();
+        out.points = each_newest(all, out.errors, [](const Source&) { return true; });
         return out;
     }
 
@@ -140,17 +127,8 @@ public:
     // restored whole only); nullopt when there is none.
     std::optional<PointRecords> newest_records(const std::set<std::string>& keys,
                                                std::vector<std::string>& errors) const {
-        std::optional<RestorePoint> best;
         const auto all = snapshot();
-        for (const auto& s : all) {
-            if (!s.records) continue;
-            try {
-                auto p = s.newest_verified();
-                if (p && (!best || p->created_at > best->created_at)) best = std::move(p);
-            } catch (const std::exception& e) {
-                errors.push_back(s.name + "s: " + e.what());
-            }
-        }
+        const auto best = newest(each_newest(all, errors, [](const Source& s) { return bool(s.records); }));
         if (!best) return std::nullopt;
         return PointRecords{*best, all.at(best->origin).records(*best, keys)};
     }
@@ -174,6 +152,31 @@ private:
         std::function<std::size_t()> apply_retention;
         std::function<std::map<std::string, Record>(const RestorePoint&, const std::set<std::string>&)> records;
     };
+
+    // The newest verified point of each source `keep` accepts; a source
+    // that fails to answer is passed over, its error kept in `errors`.
+    template <class Keep>
+    static std::vector<RestorePoint> each_newest(const std::vector<Source>& sources, std::vector<std::string>& errors,
+                                                 Keep keep) {
+        std::vector<RestorePoint> points;
+        for (const auto& s : sources) {
+            if (!keep(s)) continue;
+            try {
+                if (auto p = s.newest_verified()) points.push_back(std::move(*p));
+            } catch (const std::exception& e) {
+                errors.push_back(s.name + "s: " + e.what());
+            }
+        }
+        return points;
+    }
+
+    // The first of the newest, as sources were given.
+    static std::optional<RestorePoint> newest(std::vector<RestorePoint> points) {
+        const auto it = std::max_element(points.begin(), points.end(),
+                                         [](const auto& a, const auto& b) { return a.created_at < b.created_at; });
+        if (it == points.end()) return std::nullopt;
+        return std::move(*it);
+    }
 
     std::vector<Source> snapshot() const {
         std::lock_guard lock(mutex_);
