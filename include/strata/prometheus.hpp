@@ -91,7 +91,10 @@ inline prometheus::MetricFamily prometheus_family(const MetricFamily& family) {
 
 // The figures of `sources` (each a MetricSource: a manager, an Instrumented
 // tier, a checkpointer...) as a prometheus-cpp Collectable, merged by family
-// name as strata::write_prometheus writes them.
+// name, the families without samples left out, as strata::write_prometheus
+// writes them. prometheus-cpp prints numbers to 16 significant digits where
+// write_prometheus gives the shortest form that reads back exactly, so a
+// value needing 17 (a sum of seconds, say) may differ in its last digit.
 //
 // A source that throws while collected does not reach the exposer's thread:
 // what the other sources (and the failing one, up to its throw) added is
@@ -114,7 +117,8 @@ public:
 
         std::vector<prometheus::MetricFamily> out;
         out.reserve(families.families().size());
-        for (const auto& family : families.families()) out.push_back(detail::prometheus_family(family));
+        for (const auto& family : families.families())
+            if (!family.samples.empty()) out.push_back(detail::prometheus_family(family));
         return out;
     }
 

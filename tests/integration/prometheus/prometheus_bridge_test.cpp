@@ -22,7 +22,9 @@ using strata::testing::promtool_check_metrics;
 struct Served {
     prometheus::Exposer exposer{"127.0.0.1:0", 1};
 
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(exposer.GetListeningPorts().at(0)) + "/metrics"; }
+    std::string url() const {
+        return "http://127.0.0.1:" + std::to_string(exposer.GetListeningPorts().at(0)) + "/metrics";
+    }
 
     strata::testing::Exposition scrape() const {
         const auto response = http_get(url());
