@@ -4,17 +4,40 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <strata/json.hpp>
 #include <strata/strata.hpp>
 
-using json = nlohmann::json;
 using namespace std::chrono_literals;
 
+namespace trading {
+
+// Stored as JSON text through strata/json.hpp: these macros give nlohmann
+// the to_json/from_json it needs.
+struct Order {
+    int id = 0;
+    std::string symbol, side;
+    int qty = 0;
+    double price = 0;
+    std::string status;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Order, id, symbol, side, qty, price, status)
+
+struct Position {
+    std::string symbol;
+    int qty = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Position, symbol, qty)
+
+}  // namespace trading
+
 namespace {
+
+using trading::Order;
+using trading::Position;
 
 auto open_manager(const std::filesystem::path& dir) {
     return strata::StateManager{strata::LruCache{10'000},
@@ -39,27 +62,32 @@ int main() {
     {
         auto mgr = open_manager(dir);
         std::puts("1. Orders arrive: each set() lands in the hot tier and, before it returns, in the durable one.");
-        const std::vector<json> orders = {
-            {{"id", 1001}, {"symbol", "AAPL"}, {"side", "buy"}, {"qty", 100}, {"price", 189.5}, {"status", "filled"}},
-            {{"id", 1002}, {"symbol", "MSFT"}, {"side", "buy"}, {"qty", 50}, {"price", 411.2}, {"status", "open"}},
-            {{"id", 1003}, {"symbol", "AAPL"}, {"side", "sell"}, {"qty", 40}, {"price", 191.0}, {"status", "filled"}},
+        const std::vector<Order> orders = {
+            {1001, "AAPL", "buy", 100, 189.5, "filled"},
+            {1002, "MSFT", "buy", 50, 411.2, "open"},
+            {1003, "AAPL", "sell", 40, 191.0, "filled"},
         };
-        for (const auto& o : orders) mgr.set("order:" + std::to_string(o["id"].get<int>()), o.dump());
+        for (const auto& o : orders) strata::set_json(mgr, "order:" + std::to_string(o.id), o);  // stored as JSON text
         where_is(mgr, "order:1001");
 
         std::puts("2. Positions follow from the filled orders.");
-        json aapl = {{"symbol", "AAPL"}, {"qty", 0}};
+        Position aapl{"AAPL", 0};
         for (const auto& o : orders)
-            if (o["symbol"] == "AAPL" && o["status"] == "filled")
-                aapl["qty"] = aapl["qty"].get<int>() + (o["side"] == "buy" ? 1 : -1) * o["qty"].get<int>();
-        mgr.set("position:AAPL", aapl.dump());
-        std::printf("    position:AAPL = %s\n", mgr.get("position:AAPL")->c_str());
+            if (o.symbol == "AAPL" && o.status == "filled") aapl.qty += (o.side == "buy" ? 1 : -1) * o.qty;
+        strata::set_json(mgr, "position:AAPL", aapl);
+        std::printf("    position:AAPL = %s, read back as qty %d\n", mgr.get("position:AAPL")->c_str(),
+                    strata::get_json<Position>(mgr, "position:AAPL")->qty);
 
         std::puts("3. A batch read: one call per tier for whatever the cache lacks.");
         const std::vector<std::string> ids = {"order:1001", "order:1002", "order:9999"};
-        const auto found = mgr.get_many(ids);
-        for (std::size_t i = 0; i < ids.size(); ++i)
-            std::printf("    %-12s %s\n", ids[i].c_str(), found[i] ? found[i]->c_str() : "(absent)");
+        const auto found = strata::get_json_many<Order>(mgr, ids);
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            if (found[i])
+                std::printf("    %-12s %s %d %s @ %.2f, %s\n", ids[i].c_str(), found[i]->side.c_str(), found[i]->qty,
+                            found[i]->symbol.c_str(), found[i]->price, found[i]->status.c_str());
+            else
+                std::printf("    %-12s (absent)\n", ids[i].c_str());
+        }
 
         std::puts("4. Listing by Redis-style glob, sorted, across tiers.");
         for (const auto& key : mgr.keys("order:100[1-2]")) std::printf("    %s\n", key.c_str());
