@@ -139,11 +139,9 @@ public:
                     t.up = false;
                     effects.suspect.push_back(i);
                     if (!t.incident) {
-                        // A full disk is fixed while the tier fails (space is
-                        // freed), not once it answers: its handler runs now.
                         const auto type = is_disk_full(t.error) ? FailureType::disk_full : FailureType::tier_down;
                         t.incident = open(tier_event(type, i, health[i].name, t.error, now), i);
-                        if (type == FailureType::disk_full) start_handling(*t.incident, effects.to_handle);
+                        if (handled_while_down(type)) start_handling(*t.incident, effects.to_handle);
                     }
                 }
             }
@@ -324,6 +322,10 @@ private:
 
     // What the tiers say when a write found no space (ENOSPC, in strerror's
     // words or PostgreSQL's).
+    // Incidents fixed while their tier still fails, not once it answers (a
+    // full disk: space is freed under it): their handler runs at detection.
+    static constexpr bool handled_while_down(FailureType type) noexcept { return type == FailureType::disk_full; }
+
     static bool is_disk_full(const std::string& error) {
         return error.find("No space left on device") != std::string::npos ||
                error.find("ENOSPC") != std::string::npos || error.find("could not extend file") != std::string::npos;
@@ -370,14 +372,13 @@ private:
         auto& attached = tiers_[i].incident;
         if (!attached) return;
         OpenIncident& open = open_.at(*attached);
-        // A full disk's handler ran when it was found; once the tier answers
-        // it has done its work, and running it again would find nothing to
-        // free.
-        const bool done_already = open.incident.event.type == FailureType::disk_full &&
-                                  std::any_of(open.incident.attempts.begin(), open.incident.attempts.end(),
-                                              [](const HandlerAttempt& a) { return a.ok; });
+        // A handler that ran while the tier was down and succeeded has done
+        // its work: running it again would find nothing to do.
+        const bool while_down = handled_while_down(open.incident.event.type);
+        const bool done_already = while_down && std::any_of(open.incident.attempts.begin(), open.incident.attempts.end(),
+                                                            [](const HandlerAttempt& a) { return a.ok; });
         if (open.handling)
-            open.returned_again = open.incident.event.type != FailureType::disk_full;
+            open.returned_again = !while_down;
         else if (find_handler(open.incident.event) && !done_already)
             start_handling(*attached, to_handle);
         else
