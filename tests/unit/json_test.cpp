@@ -14,6 +14,8 @@ using ::testing::AllOf;
 using ::testing::HasSubstr;
 using strata::testing::TempDir;
 
+// Unnamed: other test files of the same binary may define types of these names.
+namespace {
 namespace trading {
 
 struct Position {
@@ -36,8 +38,6 @@ struct Order {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Order, id, symbol, side, qty, price, fills)
 
 }  // namespace trading
-
-namespace {
 
 using trading::Order;
 using trading::Position;
