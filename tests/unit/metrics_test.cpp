@@ -1,6 +1,6 @@
 // The Prometheus text writer (format details, the model's checks) and the
-// figures of a manager over MemoryTier + FileTier after a workload, each
-// exposition checked by `promtool check metrics`.
+// figures of a manager over MemoryTier + FileTier after a workload and of a
+// Checkpointer, each exposition checked by `promtool check metrics`.
 
 #include <gtest/gtest.h>
 
@@ -18,6 +18,9 @@
 #include <string>
 #include <vector>
 
+#include <strata/checkpoint/checkpointer.hpp>
+#include <strata/checkpoint/directory_store.hpp>
+#include <strata/metrics/checkpoint_metrics.hpp>
 #include <strata/metrics/manager_metrics.hpp>
 #include <strata/metrics/prometheus_text.hpp>
 #include <strata/strata.hpp>
@@ -330,3 +333,39 @@ TEST(ManagerMetrics, ATierThatCannotCountItsKeysLeavesOnlyThatSampleOut) {
     // NoCache counts no evictions, so there is no such sample.
     EXPECT_EQ(text.find("strata_cache_evictions_total"), std::string::npos);
 }
+
+TEST(CheckpointMetrics, FiguresMatchWhatTheCheckpointerDid) {
+    ManagerStack s;
+    for (int i = 0; i < 20; ++i) s.mgr.set("k" + std::to_string(i), "v");
+    strata::Checkpointer ckpt{s.mgr, strata::DirectoryCheckpointStore{s.dir.path / "ckpt", {.fsync = false}}};
+    const auto first = ckpt.create(strata::CheckpointType::manual);
+    const auto second = ckpt.create(strata::CheckpointType::daily);
+    const auto third = ckpt.create(strata::CheckpointType::daily);
+    ckpt.rollback(second.id);
+    EXPECT_TRUE(ckpt.remove(first.id));
+
+    const std::string text = exposition(ckpt);
+    EXPECT_PROMTOOL_ACCEPTS(text);
+    EXPECT_EQ(value_of(text, "strata_checkpoints_stored{type=\"manual\"}"), 0);
+    EXPECT_EQ(value_of(text, "strata_checkpoints_stored{type=\"daily\"}"), 2);
+    EXPECT_EQ(value_of(text, "strata_checkpoints_stored{type=\"emergency\"}"), 0);
+    EXPECT_EQ(value_of(text, "strata_checkpoints_unreadable"), 0);
+    EXPECT_EQ(value_of(text, "strata_checkpoint_stored_bytes"),
+              static_cast<double>(second.stored_bytes + third.stored_bytes));
+    EXPECT_EQ(value_of(text, "strata_checkpoints_created_total"), 3);
+    EXPECT_EQ(value_of(text, "strata_checkpoint_failures_total"), 0);
+    EXPECT_EQ(value_of(text, "strata_checkpoint_rollbacks_total"), 1);
+    EXPECT_EQ(value_of(text, "strata_checkpoint_refused_rollbacks_total"), 0);
+    EXPECT_EQ(value_of(text, "strata_checkpoints_removed_total"), 1);
+    EXPECT_EQ(value_of(text, "strata_checkpoint_last_success_timestamp_seconds"),
+              strata::detail::unix_seconds(third.created_at));
+    const auto age = value_of(text, "strata_checkpoint_newest_age_seconds");
+    ASSERT_TRUE(age);
+    EXPECT_GE(*age, 0);
+    EXPECT_LT(*age, 60);
+
+    // A rollback to a checkpoint that is not there is refused and counted.
+    EXPECT_THROW(ckpt.rollback(first.id), strata::Error);
+    EXPECT_EQ(value_of(exposition(ckpt), "strata_checkpoint_refused_rollbacks_total"), 1);
+}
+
