@@ -1,6 +1,7 @@
 // The Prometheus text writer (format details, the model's checks) and the
-// figures of a manager over MemoryTier + FileTier after a workload and of a
-// Checkpointer, each exposition checked by `promtool check metrics`.
+// figures of a manager over MemoryTier + FileTier after a workload, of a
+// Checkpointer and of a BackupManager, each exposition checked by
+// `promtool check metrics`.
 
 #include <gtest/gtest.h>
 
@@ -18,8 +19,11 @@
 #include <string>
 #include <vector>
 
+#include <strata/backup/backup_manager.hpp>
+#include <strata/backup/directory_store.hpp>
 #include <strata/checkpoint/checkpointer.hpp>
 #include <strata/checkpoint/directory_store.hpp>
+#include <strata/metrics/backup_metrics.hpp>
 #include <strata/metrics/checkpoint_metrics.hpp>
 #include <strata/metrics/manager_metrics.hpp>
 #include <strata/metrics/prometheus_text.hpp>
@@ -367,5 +371,45 @@ TEST(CheckpointMetrics, FiguresMatchWhatTheCheckpointerDid) {
     // A rollback to a checkpoint that is not there is refused and counted.
     EXPECT_THROW(ckpt.rollback(first.id), strata::Error);
     EXPECT_EQ(value_of(exposition(ckpt), "strata_checkpoint_refused_rollbacks_total"), 1);
+}
+
+TEST(BackupMetrics, FiguresMatchWhatTheBackupManagerDid) {
+    ManagerStack s;
+    for (int i = 0; i < 20; ++i) s.mgr.set("k" + std::to_string(i), "v");
+    const auto now = strata::Clock::now();
+    auto store_options = strata::DirectoryBackupStore::backup_defaults();
+    store_options.fsync = false;
+    strata::BackupManager backups{
+        s.mgr, strata::DirectoryBackupStore{s.dir.path / "backups", store_options},
+        strata::BackupOptions{.key = strata::EncryptionKey::generate(), .clock = [now] { return now; }}};
+    const std::string before = exposition(backups);
+    EXPECT_PROMTOOL_ACCEPTS(before);
+    EXPECT_EQ(value_of(before, "strata_backups_created_total{type=\"full\"}"), 0);
+    EXPECT_EQ(before.find("strata_backup_last_success_timestamp_seconds"), std::string::npos);  // none yet
+    EXPECT_EQ(before.find("strata_backup_last_test_restore"), std::string::npos);
+
+    const auto full = backups.create(strata::BackupType::full);
+    s.mgr.set("k0", "changed");
+    const auto incremental = backups.create(strata::BackupType::incremental);
+    backups.restore(full.id);
+    EXPECT_TRUE(backups.test_restore(incremental.id).ok);
+
+    const std::string text = exposition(backups);
+    EXPECT_PROMTOOL_ACCEPTS(text);
+    EXPECT_EQ(value_of(text, "strata_backups_created_total{type=\"full\"}"), 1);
+    EXPECT_EQ(value_of(text, "strata_backups_created_total{type=\"incremental\"}"), 1);
+    EXPECT_EQ(value_of(text, "strata_backups_created_total{type=\"snapshot\"}"), 0);
+    EXPECT_EQ(value_of(text, "strata_backup_last_success_timestamp_seconds{type=\"full\"}"),
+              strata::detail::unix_seconds(now));
+    EXPECT_EQ(value_of(text, "strata_backup_last_success_timestamp_seconds{type=\"snapshot\"}"), std::nullopt);
+    EXPECT_EQ(value_of(text, "strata_backup_restores_total"), 1);
+    EXPECT_EQ(value_of(text, "strata_backup_refused_restores_total"), 0);
+    EXPECT_EQ(value_of(text, "strata_backup_failures_total"), 0);
+    EXPECT_EQ(value_of(text, "strata_backups_removed_total"), 0);
+    EXPECT_EQ(value_of(text, "strata_backups_stored"), 2);
+    EXPECT_GT(*value_of(text, "strata_backup_stored_bytes"), 0);
+    EXPECT_GT(*value_of(text, "strata_backup_last_duration_seconds"), 0);
+    EXPECT_EQ(value_of(text, "strata_backup_last_test_restore_success"), 1);
+    EXPECT_EQ(value_of(text, "strata_backup_last_test_restore_keys"), 40);  // 20 keys in each of 2 tiers
 }
 
