@@ -1,7 +1,7 @@
 // The Prometheus text writer (format details, the model's checks) and the
-// figures of a manager over MemoryTier + FileTier after a workload, of a
-// Checkpointer and of a BackupManager, each exposition checked by
-// `promtool check metrics`.
+// figures of every strata object over MemoryTier + FileTier: a manager after
+// a workload, a Checkpointer, a BackupManager, a RecoveryOrchestrator, and
+// all of them in one exposition, each checked by `promtool check metrics`.
 
 #include <gtest/gtest.h>
 
@@ -23,12 +23,12 @@
 #include <strata/backup/directory_store.hpp>
 #include <strata/checkpoint/checkpointer.hpp>
 #include <strata/checkpoint/directory_store.hpp>
-#include <strata/metrics/backup_metrics.hpp>
-#include <strata/metrics/checkpoint_metrics.hpp>
-#include <strata/metrics/manager_metrics.hpp>
-#include <strata/metrics/prometheus_text.hpp>
+#include <strata/metrics.hpp>
+#include <strata/recovery/recovery_orchestrator.hpp>
 #include <strata/strata.hpp>
 
+#include "common/eventually.hpp"
+#include "common/recovery_support.hpp"
 #include "common/temp_dir.hpp"
 #include "common/tier_wrappers.hpp"
 
@@ -413,3 +413,76 @@ TEST(BackupMetrics, FiguresMatchWhatTheBackupManagerDid) {
     EXPECT_EQ(value_of(text, "strata_backup_last_test_restore_keys"), 40);  // 20 keys in each of 2 tiers
 }
 
+TEST(RecoveryMetrics, FiguresFollowAnIncidentFromDetectionToRecovery) {
+    using Hot = strata::testing::Switchable<strata::MemoryTier>;
+    using Warm = strata::testing::Switchable<strata::FileTier>;
+    TempDir dir{"strata-metrics"};
+    auto hot = std::make_shared<strata::testing::TierSwitches>();
+    strata::StateManager mgr{strata::NoCache{}, strata::NeverPromote{}, Hot{strata::MemoryTier{}, hot},
+                             Warm{strata::FileTier{dir.path / "tier", strata::FileTierOptions{.fsync = false}}}};
+    auto clock = std::make_shared<strata::testing::TestClock>();
+    strata::RecoveryOrchestrator recovery{mgr, strata::testing::quick(clock)};
+
+    const std::string before = exposition(recovery);
+    EXPECT_PROMTOOL_ACCEPTS(before);
+    EXPECT_EQ(value_of(before, "strata_recovery_rounds_total"), 0);
+    EXPECT_EQ(before.find("strata_recovery_tier_up"), std::string::npos);  // nothing probed yet
+    EXPECT_EQ(before.find("strata_recovery_success_ratio"), std::string::npos);  // no incident ended
+
+    recovery.check();
+    hot->down = true;
+    for (int i = 0; i < 3; ++i) {  // failure_threshold rounds
+        clock->advance(1s);
+        recovery.check();
+    }
+    const std::string down = exposition(recovery);
+    EXPECT_PROMTOOL_ACCEPTS(down);
+    EXPECT_EQ(value_of(down, "strata_recovery_rounds_total"), 4);
+    EXPECT_EQ(value_of(down, "strata_recovery_tier_up{tier=\"memory\"}"), 0);
+    EXPECT_EQ(value_of(down, "strata_recovery_tier_up{tier=\"file\"}"), 1);
+    EXPECT_EQ(value_of(down, "strata_recovery_tier_consecutive_failures{tier=\"memory\"}"), 3);
+    EXPECT_EQ(value_of(down, "strata_recovery_incidents_total"), 1);
+    EXPECT_EQ(value_of(down, "strata_recovery_open_incidents{type=\"tier_down\"}"), 1);
+    EXPECT_EQ(value_of(down, "strata_recovery_open_incidents{type=\"data_corruption\"}"), 0);
+
+    hot->down = false;
+    clock->advance(2s);
+    recovery.check();
+    // The built-in handler reconciles the returning hot tier on a thread of
+    // its own, then the incident is over.
+    ASSERT_TRUE(strata::testing::eventually([&] { return recovery.stats().open.empty(); }, 10s));
+    const auto stats = recovery.stats();
+    ASSERT_EQ(stats.recovered, 1u);
+    const std::string up = exposition(recovery);
+    EXPECT_PROMTOOL_ACCEPTS(up);
+    EXPECT_EQ(value_of(up, "strata_recovery_tier_up{tier=\"memory\"}"), 1);
+    EXPECT_EQ(value_of(up, "strata_recovery_open_incidents{type=\"tier_down\"}"), 0);
+    EXPECT_EQ(value_of(up, "strata_recovery_incidents_recovered_total"), 1);
+    EXPECT_EQ(value_of(up, "strata_recovery_incidents_escalated_total"), 0);
+    EXPECT_EQ(value_of(up, "strata_recovery_success_ratio"), 1);
+    ASSERT_TRUE(stats.last_rto);
+    EXPECT_EQ(value_of(up, "strata_recovery_last_rto_seconds"), 2);  // detected at the third failed round, 2 s before
+    EXPECT_EQ(value_of(up, "strata_recovery_worst_rto_seconds"), value_of(up, "strata_recovery_last_rto_seconds"));
+    EXPECT_EQ(value_of(up, "strata_recovery_last_rpo_seconds"), 0);
+}
+
+// Every source over one manager in one exposition: no family or series
+// clashes between them, and promtool accepts the whole.
+TEST(Metrics, EverySourceTogetherIsOneValidExposition) {
+    ManagerStack s;
+    for (int i = 0; i < 10; ++i) s.mgr.set("k" + std::to_string(i), "v");
+    strata::Checkpointer ckpt{s.mgr, strata::DirectoryCheckpointStore{s.dir.path / "ckpt", {.fsync = false}}};
+    ckpt.create();
+    auto store_options = strata::DirectoryBackupStore::backup_defaults();
+    store_options.fsync = false;
+    strata::BackupManager backups{s.mgr, strata::DirectoryBackupStore{s.dir.path / "backups", store_options},
+                                  strata::BackupOptions{.key = strata::EncryptionKey::generate()}};
+    backups.create(strata::BackupType::full);
+    strata::RecoveryOrchestrator recovery{s.mgr, strata::testing::quick(std::make_shared<strata::testing::TestClock>())};
+    recovery.check();
+    const std::string text = exposition(s.mgr, ckpt, backups, recovery);
+    EXPECT_PROMTOOL_ACCEPTS(text);
+    for (const char* family : {"strata_tier_hits_total", "strata_cache_hits_total", "strata_checkpoints_created_total",
+                               "strata_backups_created_total", "strata_recovery_rounds_total"})
+        EXPECT_EQ(occurrences(text, std::string("# TYPE ") + family + " "), 1u) << family;
+}
