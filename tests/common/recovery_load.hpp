@@ -14,9 +14,29 @@
 #include <string_view>
 #include <thread>
 
+#include <gtest/gtest.h>
+
 #include "strata/core/error.hpp"
+#include "strata/recovery/incident.hpp"
 
 namespace strata::testing {
+
+// The one incident a test provoked, finished and recovered with nothing
+// lost: its record, or nullptr after a failure saying what was wrong.
+inline const Incident* only_incident_recovered(const RecoveryStats& st) {
+    EXPECT_EQ(st.incidents, 1u);
+    EXPECT_EQ(st.recovered, 1u);
+    if (st.history.size() != 1u) {
+        ADD_FAILURE() << st.history.size() << " incidents finished, not 1";
+        return nullptr;
+    }
+    const auto& incident = st.history[0];
+    EXPECT_EQ(incident.outcome, IncidentOutcome::recovered)
+        << (incident.attempts.empty() ? std::string("no attempt") : incident.attempts.back().error);
+    EXPECT_TRUE(incident.rto.has_value());
+    EXPECT_EQ(incident.rpo, Clock::duration::zero());
+    return &incident;
+}
 
 template <class Rep, class Period>
 long long ms(std::chrono::duration<Rep, Period> d) {
