@@ -1,9 +1,12 @@
 #pragma once
 
 // The core of strata: the manager, its concepts, the caches, the promotion
-// policies, the dependency-free tiers, checkpoints and backups. Backend tiers
-// are opt-in headers (strata/tiers/redis.hpp, postgres.hpp, s3.hpp), so
-// including this never pulls in hiredis, libpqxx or libcurl.
+// policies, the dependency-free tiers, checkpoints, backups, recovery, the
+// batcher and the metrics with their Prometheus text. Backend tiers are
+// opt-in headers (strata/tiers/redis.hpp, postgres.hpp, s3.hpp), as are the
+// bridges to nlohmann-json (strata/json.hpp) and prometheus-cpp
+// (strata/prometheus.hpp), so including this never pulls in hiredis,
+// libpqxx, libcurl, nlohmann-json or prometheus-cpp.
 
 #include "strata/core/cron.hpp"
 #include "strata/core/envelope.hpp"
@@ -48,4 +51,6 @@
 
 #include "strata/manager/health.hpp"
 #include "strata/manager/options.hpp"
+#include "strata/manager/batcher.hpp"
 #include "strata/manager/state_manager.hpp"
+#include "strata/metrics.hpp"
