@@ -11,6 +11,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <utility>  // move
 #include <vector>
 
@@ -223,6 +224,39 @@ TEST(PrometheusManagerScrape, LiveScrapeAgreesWithWritePrometheusButForTheStatsC
         std::erase_if(exposition->samples,
                       [](const auto& s) { return s.first.find(R"(operation="stats")") != std::string::npos; });
     expect_same_samples(written, scraped);
+}
+
+// Scrapes come from the exposer's thread while the service works: every
+// scrape is valid and, once the writers are done, the totals are exact.
+TEST(PrometheusManagerScrape, ScrapesWhileThreadsWriteAndRead) {
+    constexpr int threads = 3, sets_per_thread = 300;
+    Stack stack;
+    const Served served{strata::make_prometheus_collectable(stack.mgr)};
+    std::vector<std::jthread> workers;
+    for (int t = 0; t < threads; ++t)
+        workers.emplace_back([&stack, t] {
+            for (int i = 0; i < sets_per_thread; ++i) {
+                const std::string key = "t" + std::to_string(t) + ":" + std::to_string(i % 40);
+                stack.mgr.set(key, value_of(i));
+                (void)stack.mgr.get(key);
+            }
+        });
+    double last_sets = 0;
+    for (int scrape = 0; scrape < 4; ++scrape) {
+        const double sets = parse_exposition(served.scrape_body())
+                                .at(R"(strata_tier_operations_total{operation="store_many",tier="file",})");
+        EXPECT_GE(sets, last_sets) << "a counter went back";
+        last_sets = sets;
+    }
+    workers.clear();
+
+    const Exposition done = parse_exposition(served.scrape_body());
+    for (const char* tier : {"memory", "file"})
+        EXPECT_EQ(done.at(std::string(R"(strata_tier_operations_total{operation="store_many",tier=")") + tier + "\",}"),
+                  threads * sets_per_thread)
+            << tier;
+    EXPECT_EQ(done.at(R"(strata_tier_keys{tier="file",})"), threads * 40);
+    EXPECT_EQ(done.at("strata_metrics_collect_errors_total{}"), 0);
 }
 
 }  // namespace
