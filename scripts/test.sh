@@ -14,7 +14,7 @@ scripts/deps.sh
 build=${STRATA_BUILD_DIR:-build}
 jobs=$(nproc)
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE="${STRATA_BUILD_TYPE:-RelWithDebInfo}" \
-      -DSTRATA_COMPONENTS_REQUIRED="redis;postgres;s3" \
+      -DSTRATA_COMPONENTS_REQUIRED="redis;postgres;s3;json;prometheus" \
       -DCMAKE_VERIFY_INTERFACE_HEADER_SETS=ON
 cmake --build "$build" -j"$jobs"
 cmake --build "$build" --target all_verify_interface_header_sets -j"$jobs"

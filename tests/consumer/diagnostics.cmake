@@ -5,6 +5,7 @@
 #                    hiredis or libpqxx is not installed
 #   redis_postgres   the named stack, pkg-config searching the same empty one
 #   s3               find_package(CURL) and find_package(EXPAT) disabled
+#   json, prometheus find_package(nlohmann_json) or find_package(prometheus-cpp) disabled
 #   core             find_package(OpenSSL) and find_package(ZLIB) disabled
 #   unknown          a component strata does not have
 set(empty_pc "${WORK_DIR}/empty-pkgconfig")
@@ -27,13 +28,21 @@ elseif(CASE STREQUAL "s3")
   set(components s3)
   set(args -DCMAKE_DISABLE_FIND_PACKAGE_CURL=ON -DCMAKE_DISABLE_FIND_PACKAGE_EXPAT=ON)
   set(expect "component 's3' needs libcurl and expat" "libcurl4-openssl-dev and libexpat1-dev")
+elseif(CASE STREQUAL "json")
+  set(components json)
+  set(args -DCMAKE_DISABLE_FIND_PACKAGE_nlohmann_json=ON)
+  set(expect "component 'json' needs nlohmann-json" "nlohmann-json3-dev")
+elseif(CASE STREQUAL "prometheus")
+  set(components prometheus)
+  set(args -DCMAKE_DISABLE_FIND_PACKAGE_prometheus-cpp=ON)
+  set(expect "component 'prometheus' needs prometheus-cpp" "prometheus-cpp-dev")
 elseif(CASE STREQUAL "core")
   set(components "")
   set(args -DCMAKE_DISABLE_FIND_PACKAGE_OpenSSL=ON -DCMAKE_DISABLE_FIND_PACKAGE_ZLIB=ON)
   set(expect "component 'core' needs OpenSSL \\(libcrypto\\) and zlib" "libssl-dev and zlib1g-dev")
 elseif(CASE STREQUAL "unknown")
   set(components nosuch)
-  set(expect "strata has no component 'nosuch' \\(it has: core, redis, postgres, s3, redis_postgres, redis_postgres_s3\\)")
+  set(expect "strata has no component 'nosuch' \\(it has: core, redis, postgres, s3, json, prometheus, redis_postgres, redis_postgres_s3\\)")
 else()
   message(FATAL_ERROR "unknown CASE '${CASE}'")
 endif()

@@ -17,7 +17,7 @@ set_tests_properties(package_consumer PROPERTIES LABELS package TIMEOUT 600)
 # against one installed copy. A component this build lacks is not installed,
 # which the package reports otherwise: its case is left out.
 set(_cases core unknown)
-foreach(_component IN ITEMS redis postgres redis_postgres s3)
+foreach(_component IN ITEMS redis postgres redis_postgres s3 json prometheus)
   if(_component IN_LIST STRATA_BUILT_COMPONENTS)
     list(APPEND _cases ${_component})
   endif()
