@@ -30,8 +30,6 @@
 
 #include <prometheus/exposer.h>
 
-#include <strata/metrics/instrumented.hpp>
-#include <strata/metrics/manager_metrics.hpp>
 #include <strata/prometheus.hpp>
 #include <strata/strata.hpp>
 

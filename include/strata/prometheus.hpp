@@ -5,9 +5,13 @@
 // sources only when prometheus-cpp scrapes it, so nothing is registered or
 // updated per operation: the hot path costs what the sources already count.
 //
-//     auto metrics = strata::make_prometheus_collectable(mgr, redis_tier);
+//     auto metrics = strata::make_prometheus_collectable(mgr, checkpointer, backups, recovery);
 //     prometheus::Exposer exposer{"127.0.0.1:9464"};
 //     exposer.RegisterCollectable(metrics);  // keeps a weak_ptr: hold `metrics`
+//
+// A manager's figures include those of its Instrumented tiers: listing the
+// tiers again would give each of their series twice, which is refused (and
+// counted as a collection error).
 //
 // The collectable refers to its sources: remove it from the exposer
 // (RemoveCollectable waits for a scrape in progress) or destroy the exposer

@@ -158,6 +158,17 @@ TEST(PrometheusManagerScrape, ManagerAndInstrumentedTierFiguresAsTheWorkloadImpl
     EXPECT_EQ(scraped.at("strata_metrics_collect_errors_total{}"), 0);
 }
 
+// The manager's figures hold its Instrumented tiers': a tier listed again
+// gives its series twice, refused, counted, and the manager's still served.
+TEST(PrometheusManagerScrape, ATierListedBesideItsManagerIsACollectionError) {
+    Stack stack;
+    stack.workload();
+    const Served served{strata::make_prometheus_collectable(stack.mgr, stack.mgr.tier<0>())};
+    const Exposition scraped = parse_exposition(served.scrape_body());
+    EXPECT_EQ(scraped.at("strata_metrics_collect_errors_total{}"), 1);
+    EXPECT_EQ(scraped.at(R"(strata_tier_operations_total{operation="store_many",tier="memory",})"), key_count);
+}
+
 // Two expositions' samples agree: each of `text`'s in `scraped` with the same
 // value (prometheus-cpp prints 16 significant digits, so a value needing 17
 // may differ in its last), and `scraped` has nothing more than the exposer's
