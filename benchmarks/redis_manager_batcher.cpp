@@ -7,10 +7,13 @@
 // batcher (at least 10).
 //
 // Runs against a redis-server from scripts/redis-server.sh (or the one on
-// $STRATA_REDIS_PORT) and a PostgreSQL cluster from
-// scripts/postgres-server.sh (or $STRATA_PG_CONNINFO).
+// $STRATA_REDIS_PORT) and two PostgreSQL clusters from
+// scripts/postgres-server.sh (or $STRATA_PG_CONNINFO for both): /0 with
+// durability off, as the tests run it, /1 with PostgreSQL's defaults (every
+// commit flushed to disk), as production runs it.
 
 #include <benchmark/benchmark.h>
+#include <stdlib.h>  // setenv, unsetenv
 
 #include <chrono>
 #include <cstddef>  // size_t
@@ -37,7 +40,7 @@ constexpr std::size_t value_size = 256;  // a typical state record
 
 // Started in main, before any benchmark, and stopped after the last.
 std::optional<strata::bench::RedisServer> redis;
-std::optional<strata::bench::PostgresServer> postgres;
+std::optional<strata::bench::PostgresServer> postgres, durable_postgres;
 
 template <class F>
 double time_ms(F&& f) {
@@ -64,7 +67,8 @@ void BatcherVsSetLoopVsSetMany(benchmark::State& state) {
     redis_options.port = redis->port();
     redis_options.key_prefix = "bench:batcher:";
     strata::PostgresOptions pg_options;
-    pg_options.conninfo = postgres->conninfo();
+    const bool durable = state.range(0) == 1;
+    pg_options.conninfo = (durable ? durable_postgres : postgres)->conninfo();
     pg_options.table = "bench_batcher";
     auto mgr = strata::make_redis_postgres_manager(redis_options, pg_options);
 
@@ -108,9 +112,10 @@ void BatcherVsSetLoopVsSetMany(benchmark::State& state) {
     std::vector<std::string> keys;
     for (const auto& [key, value] : round_updates(0)) keys.push_back(key);
     mgr.erase_many(keys);
+    state.SetLabel(durable ? "PostgreSQL durable (fsync, synchronous_commit on)" : "PostgreSQL durability off");
 }
 
-BENCHMARK(BatcherVsSetLoopVsSetMany)->Iterations(5)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BatcherVsSetLoopVsSetMany)->Arg(0)->Arg(1)->Iterations(5)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
@@ -119,8 +124,12 @@ int main(int argc, char** argv) {
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     redis.emplace();
     postgres.emplace();
+    setenv("STRATA_PG_DURABLE", "1", 1);
+    durable_postgres.emplace();
+    unsetenv("STRATA_PG_DURABLE");
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
+    durable_postgres.reset();
     postgres.reset();
     redis.reset();
     return 0;

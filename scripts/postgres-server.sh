@@ -14,7 +14,9 @@
 #                                         the same port: a lost disk restored empty
 #
 # Durability is switched off (fsync, full_page_writes, synchronous_commit): the
-# data is thrown away anyway. As root, the server runs as the `postgres` user.
+# data is thrown away anyway. STRATA_PG_DURABLE=1 keeps PostgreSQL's defaults
+# (every commit flushed to disk), for benchmarks that compare with production.
+# As root, the server runs as the `postgres` user.
 set -euo pipefail
 
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}
@@ -35,11 +37,13 @@ pg_init() {  # datadir: an empty cluster with this script's settings
     chmod 700 "$1"
     [[ $(id -u) -ne 0 ]] || chown postgres: "$1"
     as_owner "$PG_BIN/initdb" -D "$1" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
+    local durability=off
+    [[ ${STRATA_PG_DURABLE:-0} != 1 ]] || durability=on
     cat >>"$1/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
-fsync = off
-full_page_writes = off
-synchronous_commit = off
+fsync = $durability
+full_page_writes = $durability
+synchronous_commit = $durability
 max_connections = 100
 shared_buffers = 128MB
 log_min_messages = warning
