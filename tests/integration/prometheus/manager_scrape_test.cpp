@@ -187,7 +187,7 @@ void expect_same_samples(const Exposition& text, const Exposition& scraped) {
 }
 
 // The figures of one collection, given again at each: both writers then read
-// the very same numbers.
+// the very same numbers (a checkpoint's age included).
 struct Snapshot {
     strata::MetricFamilies families;
 };
@@ -205,13 +205,20 @@ void collect_metrics(const Snapshot& s, strata::MetricFamilies& out) {
 TEST(PrometheusManagerScrape, EverySampleAgreesWithWritePrometheus) {
     Stack stack;
     stack.workload();
-    const Snapshot snapshot{strata::collect_all(stack.mgr)};
+    stack.file_switches->down = false;
+    strata::Checkpointer checkpointer{stack.mgr, strata::TierCheckpointStore{strata::MemoryTier{}}};
+    (void)checkpointer.create();
+    const Snapshot snapshot{strata::collect_all(stack.mgr, checkpointer)};
     std::ostringstream text;
     strata::write_prometheus(text, snapshot.families);
     ASSERT_GT(snapshot.families.families().size(), 20u);
 
+    const Exposition written = parse_exposition(text.str());
+    EXPECT_EQ(written.at("strata_checkpoints_created_total{}"), 1);
+    EXPECT_TRUE(written.samples.contains("strata_checkpoint_newest_age_seconds{}"));
+
     const Served served{strata::make_prometheus_collectable(snapshot)};
-    expect_same_samples(parse_exposition(text.str()), parse_exposition(served.scrape_body()));
+    expect_same_samples(written, parse_exposition(served.scrape_body()));
 }
 
 // Live, collected twice: the same again, but for what a collection itself
