@@ -1,10 +1,12 @@
 #pragma once
 
-// Every strata metric source and the Prometheus text writer (not the
-// prometheus-cpp bridge, strata/prometheus.hpp, which needs that library):
+// Every strata metric source, Instrumented<T>, and the Prometheus text writer
+// (not the prometheus-cpp bridge, strata/prometheus.hpp, which needs that
+// library):
 //   strata::write_prometheus(out, mgr, checkpointer, backups, recovery);
 #include "strata/metrics/backup_metrics.hpp"
 #include "strata/metrics/checkpoint_metrics.hpp"
+#include "strata/metrics/instrumented.hpp"
 #include "strata/metrics/instrumented.hpp"
 #include "strata/metrics/manager_metrics.hpp"
 #include "strata/metrics/metric_family.hpp"

@@ -1,19 +1,25 @@
 // The Prometheus text writer (format details, the model's checks) and the
 // figures of every strata object over MemoryTier + FileTier: a manager after
 // a workload, a Checkpointer, a BackupManager, a RecoveryOrchestrator, and
-// all of them in one exposition, each checked by `promtool check metrics`.
+// all of them in one exposition, each checked by `promtool check metrics`;
+// and the Grafana dashboard in examples/ names only metrics that exposition has.
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>  // header-only: the unit binary links strata::core alone
 
 #include <stdio.h>   // popen, pclose
 
+#include <algorithm>  // any_of
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <locale>
 #include <memory>
 #include <optional>
+#include <regex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -485,4 +491,102 @@ TEST(Metrics, EverySourceTogetherIsOneValidExposition) {
     for (const char* family : {"strata_tier_hits_total", "strata_cache_hits_total", "strata_checkpoints_created_total",
                                "strata_backups_created_total", "strata_recovery_rounds_total"})
         EXPECT_EQ(occurrences(text, std::string("# TYPE ") + family + " "), 1u) << family;
+}
+
+// ---- the Grafana dashboard ----------------------------------------------------
+
+namespace {
+
+// The names of the samples an exposition has (histograms: _bucket, _sum,
+// _count), as a query would name them.
+std::set<std::string> sample_names(const std::string& text) {
+    std::set<std::string> names;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        if (!line.empty() && line[0] != '#') names.insert(line.substr(0, line.find_first_of("{ ")));
+    return names;
+}
+
+// Every query of every panel, rows' panels included.
+void collect_exprs(const nlohmann::json& panels, std::vector<std::string>& out) {
+    for (const auto& panel : panels) {
+        if (panel.contains("panels")) collect_exprs(panel["panels"], out);
+        if (!panel.contains("targets")) continue;
+        for (const auto& target : panel["targets"])
+            if (target.contains("expr")) out.push_back(target["expr"].get<std::string>());
+    }
+}
+
+}  // namespace
+
+// The dashboard's queries against an exposition with every source in it:
+// instrumented tiers (operations, errors, latency and batch-size histograms,
+// bytes), the manager and its cache, a checkpointer, a backup manager and an
+// orchestrator that saw an incident end.
+TEST(GrafanaDashboard, EveryMetricItQueriesIsExported) {
+    using Hot = strata::Instrumented<strata::testing::Switchable<strata::MemoryTier>>;
+    using Warm = strata::Instrumented<strata::FileTier>;
+    TempDir dir{"strata-metrics"};
+    auto switches = std::make_shared<strata::testing::TierSwitches>();
+    strata::StateManager mgr{strata::LruCache{4}, strata::NeverPromote{},
+                             Hot{strata::testing::Switchable<strata::MemoryTier>{strata::MemoryTier{}, switches}},
+                             Warm{strata::FileTier{dir.path / "tier", strata::FileTierOptions{.fsync = false}}}};
+    std::vector<std::pair<std::string, std::string>> kv;
+    for (int i = 0; i < 20; ++i) kv.emplace_back("k" + std::to_string(i), "v");
+    mgr.set_many(kv);
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : kv) keys.push_back(k);
+    mgr.get_many(keys);
+    mgr.get_many(keys);
+
+    strata::Checkpointer ckpt{mgr, strata::DirectoryCheckpointStore{dir.path / "ckpt", {.fsync = false}}};
+    ckpt.create();
+    auto store_options = strata::DirectoryBackupStore::backup_defaults();
+    store_options.fsync = false;
+    strata::BackupManager backups{mgr, strata::DirectoryBackupStore{dir.path / "backups", store_options},
+                                  strata::BackupOptions{.key = strata::EncryptionKey::generate()}};
+    backups.create(strata::BackupType::full);
+    auto clock = std::make_shared<strata::testing::TestClock>();
+    strata::RecoveryOrchestrator recovery{mgr, strata::testing::quick(clock)};
+    switches->down = true;
+    for (int i = 0; i < 3; ++i) recovery.check();
+    switches->down = false;
+    clock->advance(1s);
+    recovery.check();
+    ASSERT_TRUE(strata::testing::eventually([&] { return recovery.stats().recovered == 1; }, 10s));
+
+    const std::string text = exposition(mgr, ckpt, backups, recovery);
+    EXPECT_PROMTOOL_ACCEPTS(text);
+    const auto exported = sample_names(text);
+
+    const auto path = std::filesystem::path(__FILE__).parent_path() / "../../examples/grafana/strata-dashboard.json";
+    std::ifstream in(path);
+    ASSERT_TRUE(in) << "cannot open " << path;
+    const auto dashboard = nlohmann::json::parse(in);
+    EXPECT_GE(dashboard.at("schemaVersion").get<int>(), 36);
+    // The Prometheus data source is a variable, so the dashboard imports anywhere.
+    const auto& variables = dashboard.at("templating").at("list");
+    ASSERT_TRUE(std::any_of(variables.begin(), variables.end(), [](const auto& v) {
+        return v.at("type") == "datasource" && v.at("query") == "prometheus" && v.at("name") == "datasource";
+    }));
+    for (const auto& panel : dashboard.at("panels")) {
+        if (panel.at("type") == "row") continue;
+        EXPECT_EQ(panel.at("datasource").at("uid"), "${datasource}") << panel.at("title");
+    }
+
+    std::vector<std::string> exprs;
+    collect_exprs(dashboard.at("panels"), exprs);
+    const std::regex metric_name("strata_[a-z0-9_]+");
+    std::set<std::string> queried;
+    for (const auto& expr : exprs)
+        for (auto it = std::sregex_iterator(expr.begin(), expr.end(), metric_name); it != std::sregex_iterator(); ++it)
+            queried.insert(it->str());
+    EXPECT_GE(queried.size(), 25u);  // the panels the issue asks for, and more
+    for (const auto& name : queried) EXPECT_TRUE(exported.count(name)) << name << " is queried but not exported";
+    for (const char* needed : {"strata_tier_operations_total", "strata_tier_errors_total",
+                               "strata_tier_operation_duration_seconds_bucket", "strata_tier_batch_size_bucket",
+                               "strata_tier_keys", "strata_checkpoint_last_success_timestamp_seconds",
+                               "strata_backup_last_success_timestamp_seconds", "strata_cache_hits_total",
+                               "strata_tier_up"})
+        EXPECT_TRUE(queried.count(needed)) << "no panel queries " << needed;
 }
