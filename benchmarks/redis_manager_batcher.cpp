@@ -13,7 +13,6 @@
 // commit flushed to disk), as production runs it.
 
 #include <benchmark/benchmark.h>
-#include <stdlib.h>  // setenv, unsetenv
 
 #include <chrono>
 #include <cstddef>  // size_t
@@ -24,8 +23,7 @@
 #include <utility>  // pair
 #include <vector>
 
-#include "postgres_server.hpp"
-#include "redis_server.hpp"
+#include "stack_servers.hpp"
 #include "strata/manager/batcher.hpp"
 #include "strata/tiers/stacks/redis_postgres.hpp"
 
@@ -37,10 +35,6 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t updates = 10'000;
 constexpr std::size_t threads = 8;
 constexpr std::size_t value_size = 256;  // a typical state record
-
-// Started in main, before any benchmark, and stopped after the last.
-std::optional<strata::bench::RedisServer> redis;
-std::optional<strata::bench::PostgresServer> postgres, durable_postgres;
 
 template <class F>
 double time_ms(F&& f) {
@@ -63,14 +57,10 @@ std::vector<std::pair<std::string, std::string>> round_updates(std::size_t round
 }
 
 void BatcherVsSetLoopVsSetMany(benchmark::State& state) {
-    strata::RedisOptions redis_options;
-    redis_options.port = redis->port();
-    redis_options.key_prefix = "bench:batcher:";
-    strata::PostgresOptions pg_options;
     const bool durable = state.range(0) == 1;
-    pg_options.conninfo = (durable ? durable_postgres : postgres)->conninfo();
-    pg_options.table = "bench_batcher";
-    auto mgr = strata::make_redis_postgres_manager(redis_options, pg_options);
+    auto mgr = strata::make_redis_postgres_manager(
+        strata::bench::redis_options("batcher"),
+        strata::bench::postgres_options("batcher", *(durable ? strata::bench::durable_postgres : strata::bench::postgres)));
 
     double batcher = 0, set_loop = 0, set_many = 0;
     std::size_t round = 0;
@@ -119,18 +109,4 @@ BENCHMARK(BatcherVsSetLoopVsSetMany)->Arg(0)->Arg(1)->Iterations(5)->UseManualTi
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-    redis.emplace();
-    postgres.emplace();
-    setenv("STRATA_PG_DURABLE", "1", 1);
-    durable_postgres.emplace();
-    unsetenv("STRATA_PG_DURABLE");
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    durable_postgres.reset();
-    postgres.reset();
-    redis.reset();
-    return 0;
-}
+int main(int argc, char** argv) { return strata::bench::run_over_servers(argc, argv, true); }

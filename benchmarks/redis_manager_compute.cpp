@@ -30,8 +30,7 @@
 #include <thread>
 #include <vector>
 
-#include "postgres_server.hpp"
-#include "redis_server.hpp"
+#include "stack_servers.hpp"
 #include "strata/tiers/stacks/redis_postgres.hpp"
 
 namespace {
@@ -44,18 +43,11 @@ constexpr std::size_t positions = 1'000;
 constexpr auto ttl = 5s;
 constexpr auto run_for = 11s;  // three TTL periods begin: computations at 0, 5 and 10 s
 
-std::optional<strata::bench::RedisServer> redis;
-std::optional<strata::bench::PostgresServer> postgres;
 double baseline_read_us = 0;
 
 auto make_manager() {
-    strata::RedisOptions r;
-    r.port = redis->port();
-    r.key_prefix = "bench-compute:";
-    strata::PostgresOptions p;
-    p.conninfo = postgres->conninfo();
-    p.table = "bench_compute";
-    return strata::make_redis_postgres_manager(std::move(r), std::move(p), {.cache_capacity = 100});
+    return strata::make_redis_postgres_manager(strata::bench::redis_options("compute"),
+                                               strata::bench::postgres_options("compute"), {.cache_capacity = 100});
 }
 
 std::vector<std::string> position_keys() {
@@ -132,14 +124,4 @@ BENCHMARK(PollSummary)->Arg(0)->Arg(1)->Iterations(1)->UseManualTime()->Unit(ben
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-    redis.emplace();
-    postgres.emplace();
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    postgres.reset();
-    redis.reset();
-    return 0;
-}
+int main(int argc, char** argv) { return strata::bench::run_over_servers(argc, argv); }

@@ -37,8 +37,7 @@
 #include <vector>
 
 #include "bench_common.hpp"
-#include "postgres_server.hpp"
-#include "redis_server.hpp"
+#include "stack_servers.hpp"
 #include "strata/cache/lru_cache.hpp"
 #include "strata/cache/no_cache.hpp"
 #include "strata/manager/state_manager.hpp"
@@ -57,21 +56,12 @@ constexpr std::size_t batch = 1'000;
 constexpr std::size_t value_size = 256;  // a typical state record, below the compression threshold
 constexpr int warm_up_calls = 5;         // untimed, per variant: connections, plans, pages
 
-std::optional<strata::bench::RedisServer> redis;
-std::optional<strata::bench::PostgresServer> postgres;
-
 strata::RedisTier redis_tier(const std::string& variant) {
-    strata::RedisOptions o;
-    o.port = redis->port();
-    o.key_prefix = "bench-instrumented:" + variant + ":";
-    return strata::RedisTier{std::move(o)};
+    return strata::RedisTier{strata::bench::redis_options("instrumented_" + variant)};
 }
 
 strata::PostgresTier postgres_tier(const std::string& variant) {
-    strata::PostgresOptions o;
-    o.conninfo = postgres->conninfo();
-    o.table = "bench_instrumented_" + variant;
-    return strata::PostgresTier{std::move(o)};
+    return strata::PostgresTier{strata::bench::postgres_options("instrumented_" + variant)};
 }
 
 // The same Redis + PostgreSQL stack twice, plain and instrumented.
@@ -212,14 +202,4 @@ BENCHMARK(SetMany)->Iterations(400)->UseManualTime()->Unit(benchmark::kMicroseco
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-    redis.emplace();
-    postgres.emplace();
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    postgres.reset();
-    redis.reset();
-    return 0;
-}
+int main(int argc, char** argv) { return strata::bench::run_over_servers(argc, argv); }
