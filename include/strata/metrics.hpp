@@ -7,7 +7,6 @@
 #include "strata/metrics/backup_metrics.hpp"
 #include "strata/metrics/checkpoint_metrics.hpp"
 #include "strata/metrics/instrumented.hpp"
-#include "strata/metrics/instrumented.hpp"
 #include "strata/metrics/manager_metrics.hpp"
 #include "strata/metrics/metric_family.hpp"
 #include "strata/metrics/prometheus_text.hpp"
