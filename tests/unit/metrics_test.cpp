@@ -45,6 +45,9 @@ using strata::testing::TempDir;
 
 namespace {
 
+// Tier stats read at every collection: these tests count keys after each change.
+const strata::ManagerOptions fresh_stats{.tier_stats_max_age = std::chrono::milliseconds{0}};
+
 std::string text_of(const MetricFamilies& families) {
     std::ostringstream out;
     strata::write_prometheus(out, families);
@@ -255,7 +258,7 @@ using Manager = strata::StateManager<strata::LruCache, strata::AccessCountPromot
 struct ManagerStack {
     TempDir dir{"strata-metrics"};
     // Capacity 2: one shard, exact LRU, so the evictions are the test's to count.
-    Manager mgr{strata::LruCache{2}, strata::AccessCountPromotion{2, std::chrono::minutes{5}}, strata::MemoryTier{},
+    Manager mgr{fresh_stats, strata::LruCache{2}, strata::AccessCountPromotion{2, std::chrono::minutes{5}}, strata::MemoryTier{},
                 strata::FileTier{dir.path / "tier", strata::FileTierOptions{.fsync = false}}};
 };
 
@@ -328,7 +331,7 @@ TEST(ManagerMetrics, ATierThatCannotCountItsKeysLeavesOnlyThatSampleOut) {
     using Warm = strata::testing::Switchable<strata::FileTier>;
     TempDir dir{"strata-metrics"};
     auto hot = std::make_shared<strata::testing::TierSwitches>();
-    strata::StateManager mgr{strata::NoCache{}, strata::NeverPromote{}, Hot{strata::MemoryTier{}, hot},
+    strata::StateManager mgr{fresh_stats, strata::NoCache{}, strata::NeverPromote{}, Hot{strata::MemoryTier{}, hot},
                              Warm{strata::FileTier{dir.path / "tier", strata::FileTierOptions{.fsync = false}}}};
     mgr.set("k", "v");
     hot->down = true;
@@ -342,6 +345,47 @@ TEST(ManagerMetrics, ATierThatCannotCountItsKeysLeavesOnlyThatSampleOut) {
     EXPECT_TRUE(value_of(text, "strata_tier_last_failure_timestamp_seconds{tier=\"memory\"}"));
     // NoCache counts no evictions, so there is no such sample.
     EXPECT_EQ(text.find("strata_cache_evictions_total"), std::string::npos);
+}
+
+TEST(ManagerMetrics, TierStatsAreReadAtMostOncePerMaxAgeAndNotKeptWhenTheTierFails) {
+    using Counted = strata::Instrumented<strata::MemoryTier>;
+    const auto stats_calls = [](Counted& t) { return t.figures()[strata::TierOperation::stats].calls; };
+    strata::StateManager mgr{strata::ManagerOptions{.tier_stats_max_age = std::chrono::hours{1}}, strata::NoCache{},
+                             strata::NeverPromote{}, Counted{strata::MemoryTier{}}};
+    mgr.set("a", "1");
+    EXPECT_EQ(mgr.tier_stats(0)->keys, 1u);
+    mgr.set("b", "2");
+    (void)exposition(mgr);
+    EXPECT_EQ(mgr.tier_stats(0)->keys, 1u);  // as read an hour ago at most
+    EXPECT_EQ(stats_calls(mgr.tier<0>()), 1u);
+    EXPECT_THROW(mgr.tier_stats(1), std::invalid_argument);
+
+    using Hot = strata::testing::Switchable<strata::MemoryTier>;
+    auto switches = std::make_shared<strata::testing::TierSwitches>();
+    strata::StateManager fresh{fresh_stats, strata::NoCache{}, strata::NeverPromote{}, Hot{strata::MemoryTier{}, switches}};
+    fresh.set("a", "1");
+    EXPECT_EQ(fresh.tier_stats(0)->keys, 1u);
+    switches->down = true;
+    EXPECT_EQ(fresh.tier_stats(0), std::nullopt);  // no figure rather than an old one
+    switches->down = false;
+    fresh.set("b", "2");
+    EXPECT_EQ(fresh.tier_stats(0)->keys, 2u);
+}
+
+TEST(ManagerMetrics, ACorruptHotCopyReplacedByAPromotionCountsAsARepair) {
+    TempDir dir{"strata-metrics"};
+    strata::StateManager mgr{strata::NoCache{}, strata::AlwaysPromote{}, strata::MemoryTier{},
+                             strata::FileTier{dir.path / "tier", strata::FileTierOptions{.fsync = false}}};
+    mgr.set("k", "v");
+    auto damaged = *mgr.tier<0>().fetch("k");
+    damaged.value = "tampered";
+    mgr.tier<0>().store("k", damaged);
+    EXPECT_EQ(mgr.get("k"), "v");
+    const auto health = mgr.health();
+    EXPECT_EQ(health[0].corrupt, 1u);
+    EXPECT_EQ(health[0].repairs, 1u);
+    EXPECT_EQ(health[0].promotions, 0u);
+    EXPECT_EQ(mgr.tier<0>().fetch("k")->value, "v");
 }
 
 TEST(CheckpointMetrics, FiguresMatchWhatTheCheckpointerDid) {
@@ -377,6 +421,27 @@ TEST(CheckpointMetrics, FiguresMatchWhatTheCheckpointerDid) {
     // A rollback to a checkpoint that is not there is refused and counted.
     EXPECT_THROW(ckpt.rollback(first.id), strata::Error);
     EXPECT_EQ(value_of(exposition(ckpt), "strata_checkpoint_refused_rollbacks_total"), 1);
+}
+
+TEST(CheckpointMetrics, AStoreThatDoesNotAnswerLeavesOutItsFiguresButNotTheCounters) {
+    ManagerStack s;
+    s.mgr.set("k", "v");
+    auto switches = std::make_shared<strata::testing::TierSwitches>();
+    strata::Checkpointer ckpt{
+        s.mgr, strata::TierCheckpointStore{strata::testing::Switchable<strata::MemoryTier>{strata::MemoryTier{}, switches}}};
+    ckpt.create(strata::CheckpointType::manual);
+    switches->down = true;
+    std::string text = exposition(ckpt);
+    EXPECT_PROMTOOL_ACCEPTS(text);
+    EXPECT_EQ(value_of(text, "strata_checkpoint_store_up"), 0);
+    EXPECT_EQ(value_of(text, "strata_checkpoints_stored{type=\"manual\"}"), std::nullopt);
+    EXPECT_EQ(value_of(text, "strata_checkpoint_newest_age_seconds"), std::nullopt);
+    EXPECT_EQ(value_of(text, "strata_checkpoints_created_total"), 1);
+    EXPECT_TRUE(value_of(text, "strata_checkpoint_last_success_timestamp_seconds"));
+    switches->down = false;
+    text = exposition(ckpt);
+    EXPECT_EQ(value_of(text, "strata_checkpoint_store_up"), 1);
+    EXPECT_EQ(value_of(text, "strata_checkpoints_stored{type=\"manual\"}"), 1);
 }
 
 TEST(BackupMetrics, FiguresMatchWhatTheBackupManagerDid) {
@@ -424,7 +489,7 @@ TEST(RecoveryMetrics, FiguresFollowAnIncidentFromDetectionToRecovery) {
     using Warm = strata::testing::Switchable<strata::FileTier>;
     TempDir dir{"strata-metrics"};
     auto hot = std::make_shared<strata::testing::TierSwitches>();
-    strata::StateManager mgr{strata::NoCache{}, strata::NeverPromote{}, Hot{strata::MemoryTier{}, hot},
+    strata::StateManager mgr{fresh_stats, strata::NoCache{}, strata::NeverPromote{}, Hot{strata::MemoryTier{}, hot},
                              Warm{strata::FileTier{dir.path / "tier", strata::FileTierOptions{.fsync = false}}}};
     auto clock = std::make_shared<strata::testing::TestClock>();
     strata::RecoveryOrchestrator recovery{mgr, strata::testing::quick(clock)};
@@ -528,7 +593,7 @@ TEST(GrafanaDashboard, EveryMetricItQueriesIsExported) {
     using Warm = strata::Instrumented<strata::FileTier>;
     TempDir dir{"strata-metrics"};
     auto switches = std::make_shared<strata::testing::TierSwitches>();
-    strata::StateManager mgr{strata::LruCache{4}, strata::NeverPromote{},
+    strata::StateManager mgr{fresh_stats, strata::LruCache{4}, strata::NeverPromote{},
                              Hot{strata::testing::Switchable<strata::MemoryTier>{strata::MemoryTier{}, switches}},
                              Warm{strata::FileTier{dir.path / "tier", strata::FileTierOptions{.fsync = false}}}};
     std::vector<std::pair<std::string, std::string>> kv;

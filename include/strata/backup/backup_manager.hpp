@@ -219,12 +219,15 @@ public:
     }
     std::vector<std::string> apply_retention() { return apply_retention(options_.retention); }
 
+    // What this BackupManager did since it was made, without reading the
+    // store (stats() adds what the store holds, and throws what it throws).
+    BackupStats counters() {
+        std::lock_guard lock(stats_mutex_);
+        return counters_;
+    }
+
     BackupStats stats() {
-        BackupStats st;
-        {
-            std::lock_guard lock(stats_mutex_);
-            st = counters_;
-        }
+        BackupStats st = counters();
         for (const auto& b : list()) {
             ++st.backups;
             st.stored_bytes += b.stored_bytes;

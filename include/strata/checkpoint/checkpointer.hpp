@@ -280,12 +280,15 @@ public:
     }
     std::vector<std::string> apply_retention() { return apply_retention(options_.retention); }
 
+    // What this Checkpointer did since it was made, without reading the
+    // store (stats() adds what the store holds, and throws what it throws).
+    CheckpointStats counters() {
+        std::lock_guard lock(stats_mutex_);
+        return counters_;
+    }
+
     CheckpointStats stats() {
-        CheckpointStats st;
-        {
-            std::lock_guard lock(stats_mutex_);
-            st = counters_;
-        }
+        CheckpointStats st = counters();
         const auto ids = store_.ids();
         for (const auto& id : ids) {
             const auto info = try_load(id);

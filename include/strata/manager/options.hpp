@@ -21,6 +21,10 @@ struct ManagerOptions {
     // (16 bytes each); more slots, fewer reads done again for a write of an
     // unrelated key.
     std::size_t write_mark_slots = 16384;
+    // How old the keys and bytes tier_stats() reports (and metrics export)
+    // may be: a tier's stats() can be a scan (an S3 listing, a PostgreSQL
+    // count), too costly for every metrics scrape. Zero reads them each time.
+    std::chrono::milliseconds tier_stats_max_age{60'000};
 };
 
 using Options = ManagerOptions;

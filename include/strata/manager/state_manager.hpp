@@ -36,6 +36,7 @@
 #include "strata/manager/detail/key_stripes.hpp"
 #include "strata/manager/detail/lookup.hpp"
 #include "strata/manager/detail/single_flight.hpp"
+#include "strata/manager/detail/tier_stats_cache.hpp"
 #include "strata/manager/detail/tier_bundle.hpp"
 #include "strata/manager/detail/write_gate.hpp"
 #include "strata/manager/detail/write_journal.hpp"
@@ -355,6 +356,19 @@ public:
     P& promotion() noexcept { return promotion_; }
     const Options& options() const noexcept { return options_; }
     std::array<TierHealth, tier_count> health() { return tiers_.health(); }
+    // What tier i's stats() says, read at most every
+    // options().tier_stats_max_age; nullopt when the tier could not say.
+    std::optional<TierStats> tier_stats(std::size_t tier) {
+        if (tier >= tier_count) throw std::invalid_argument("strata: tier_stats: tier index out of range");
+        return tier_stats_.get(tier, options_.tier_stats_max_age, [&] {
+            TierStats st;
+            tiers_.for_each([&](auto& t, std::size_t i) {
+                if (i == tier) st = t.stats();
+            });
+            return st;
+        });
+    }
+
     CacheHealth cache_health() const {
         return {cache_counters_.hits.load(std::memory_order_relaxed),
                 cache_counters_.misses.load(std::memory_order_relaxed), cache_.size(), cache_.capacity()};
@@ -736,7 +750,7 @@ private:
                 const auto b = std::uint64_t{1} << t;
                 if (write_to & b) {
                     stores[t].push_back({key, *l.record});
-                    promoted[t] += promote && t == 0;
+                    promoted[t] += promote && t == 0 && !(repair & b);  // a corrupt copy replaced is a repair
                 } else if (l.stale & b) {
                     cleanups[t].push_back(key);
                 }
@@ -758,6 +772,7 @@ private:
     C cache_;
     detail::CacheCounters cache_counters_;
     detail::SingleFlight flights_;
+    detail::TierStatsCache<tier_count> tier_stats_;
     P promotion_;
     VersionClock versions_;  // before tiers_, which keep stale marks with its versions
     bundle tiers_;

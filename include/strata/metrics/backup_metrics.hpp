@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "strata/backup/backup_info.hpp"
@@ -7,12 +8,14 @@
 #include "strata/metrics/metric_family.hpp"  // unix_seconds, metric_seconds
 
 // A BackupManager's figures: what it did since it was made, and what its
-// store holds now (read at collection, as stats() reads it).
+// store holds now (read at collection, as stats() reads it; left out, with
+// strata_backup_store_up 0, when the store does not answer).
 namespace strata {
 
 namespace detail {
 
-inline void add_backup_stats(const BackupStats& s, MetricFamilies& out) {
+// What this BackupManager did since it was made.
+inline void add_backup_counters(const BackupStats& s, MetricFamilies& out) {
     for (std::size_t i = 0; i < backup_types.size(); ++i) {
         const std::vector<MetricLabel> type{{"type", std::string(to_string(backup_types[i]))}};
         out.add("strata_backups_created_total", "Backups this process created, by type.", MetricType::counter, type,
@@ -32,10 +35,6 @@ inline void add_backup_stats(const BackupStats& s, MetricFamilies& out) {
     counter("strata_backups_removed_total", "Backups removed (retention or by hand).", s.removed);
     out.add("strata_backup_last_duration_seconds", "How long the last backup took to create.", MetricType::gauge, {},
             metric_seconds(s.last_duration));
-    out.add("strata_backups_stored", "Backups the store holds.", MetricType::gauge, {},
-            static_cast<double>(s.backups));
-    out.add("strata_backup_stored_bytes", "Bytes the store holds in backups.", MetricType::gauge, {},
-            static_cast<double>(s.stored_bytes));
     if (s.last_test_restore) {
         out.add("strata_backup_last_test_restore_success", "1 if the last test restore rebuilt every key, else 0.",
                 MetricType::gauge, {}, s.last_test_restore->ok ? 1 : 0);
@@ -48,7 +47,20 @@ inline void add_backup_stats(const BackupStats& s, MetricFamilies& out) {
 
 template <class M, class S>
 void collect_metrics(BackupManager<M, S>& backups, MetricFamilies& out) {
-    detail::add_backup_stats(backups.stats(), out);
+    std::optional<BackupStats> stats;
+    try {
+        stats = backups.stats();
+    } catch (...) {  // the store did not answer: what this process did is still known
+    }
+    out.add("strata_backup_store_up", "1 if the backup store answered at collection, else 0.", MetricType::gauge, {},
+            stats ? 1 : 0);
+    if (stats) {
+        out.add("strata_backups_stored", "Backups the store holds.", MetricType::gauge, {},
+                static_cast<double>(stats->backups));
+        out.add("strata_backup_stored_bytes", "Bytes the store holds in backups.", MetricType::gauge, {},
+                static_cast<double>(stats->stored_bytes));
+    }
+    detail::add_backup_counters(stats ? *stats : backups.counters(), out);
 }
 
 }  // namespace strata

@@ -13,7 +13,8 @@
 #include "strata/metrics/metric_family.hpp"
 
 // A StateManager's figures: what health() and cache_health() count, each
-// tier's key count (TierStats, read at collection), and the figures of every
+// tier's keys and bytes (tier_stats(): read at most every
+// ManagerOptions::tier_stats_max_age), and the figures of every
 // tier that is itself a source (an Instrumented<T>), so
 // write_prometheus(out, mgr) holds the per-operation figures too.
 namespace strata {
@@ -46,20 +47,16 @@ inline void add_tier_health(const TierHealth& h, bool quarantined, MetricFamilie
                 MetricType::gauge, tier(), unix_seconds(*h.last_failure));
 }
 
-// Keys and bytes as the tier counts them now. A tier that cannot say (down,
-// or stats() failed) has no sample rather than a wrong one; the exposition
-// goes on.
-template <class T>
-void add_tier_stats(T& tier, const std::string& name, MetricFamilies& out) {
-    std::optional<TierStats> stats;
-    try {
-        stats = tier.stats();
-    } catch (...) {
-        return;
-    }
-    out.add("strata_tier_keys", "Keys the tier holds, as its stats() counts them at collection.", MetricType::gauge,
+// Keys and bytes as the tier counts them (no older than the manager's
+// tier_stats_max_age). A tier that cannot say (down, or stats() failed) has
+// no sample rather than a wrong one; the exposition goes on.
+template <class Manager>
+void add_tier_stats(Manager& mgr, std::size_t i, const std::string& name, MetricFamilies& out) {
+    const auto stats = mgr.tier_stats(i);
+    if (!stats) return;
+    out.add("strata_tier_keys", "Keys the tier holds, as its stats() last counted them.", MetricType::gauge,
             {{"tier", name}}, static_cast<double>(stats->keys));
-    out.add("strata_tier_stored_bytes", "Bytes the tier holds, as its stats() counts them at collection.",
+    out.add("strata_tier_stored_bytes", "Bytes the tier holds, as its stats() last counted them.",
             MetricType::gauge, {{"tier", name}}, static_cast<double>(stats->bytes));
 }
 
@@ -67,7 +64,7 @@ template <class Manager, std::size_t... I>
 void add_tiers(Manager& mgr, MetricFamilies& out, std::index_sequence<I...>) {
     const auto health = mgr.health();
     (add_tier_health(health[I], mgr.quarantined(I), out), ...);
-    (add_tier_stats(mgr.template tier<I>(), health[I].name, out), ...);
+    (add_tier_stats(mgr, I, health[I].name, out), ...);
     const auto instrumented = [&out](auto& tier) {
         if constexpr (MetricSource<std::remove_reference_t<decltype(tier)>>) collect_metrics(tier, out);
     };

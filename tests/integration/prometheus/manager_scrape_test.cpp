@@ -27,6 +27,9 @@
 
 namespace {
 
+// Tier stats read at every collection: these tests count keys after each change.
+const strata::ManagerOptions fresh_stats{.tier_stats_max_age = std::chrono::milliseconds{0}};
+
 using strata::testing::Exposition;
 using strata::testing::http_get;
 using strata::testing::parse_exposition;
@@ -52,7 +55,7 @@ std::string value_of(int i) {
 struct Stack {
     strata::testing::TempDir dir{"strata-prometheus"};
     std::shared_ptr<strata::testing::TierSwitches> file_switches = std::make_shared<strata::testing::TierSwitches>();
-    Manager mgr{strata::LruCache{1000}, strata::NeverPromote{}, strata::Instrumented{strata::MemoryTier{}},
+    Manager mgr{fresh_stats, strata::LruCache{1000}, strata::NeverPromote{}, strata::Instrumented{strata::MemoryTier{}},
                 FileTier{strata::testing::Switchable<strata::FileTier>{strata::FileTier{dir.path}, file_switches}}};
 
     // Every key written (each set: a one-entry store_many to both tiers,

@@ -18,7 +18,7 @@ file(WRITE "${_stack_props}"
      "    ENVIRONMENT [[STRATA_REDIS_DIR=${_stack_redis_dir};STRATA_PG_STATE_DIR=${_stack_pg_dir}]])\n"
      "endif()\n")
 
-# The corruption tests take an S3 tier as the cold one where the s3 component
+# The corruption and metrics tests take an S3 tier as the cold one where the s3 component
 # is built: those tests alone also need the S3 suite's server (its fixture,
 # its state directory), and the binary is told it has one.
 if(STRATA_HAVE_s3)
@@ -26,7 +26,7 @@ if(STRATA_HAVE_s3)
   set(_stack_s3_dir "${CMAKE_CURRENT_BINARY_DIR}/s3-server")
   file(APPEND "${_stack_props}"
        "set(_stack_s3_tests \${strata_stack_test_list})\n"
-       "list(FILTER _stack_s3_tests INCLUDE REGEX \"StackCorruption\")\n"
+       "list(FILTER _stack_s3_tests INCLUDE REGEX \"StackCorruption|StackMetrics\")\n"
        "if(_stack_s3_tests)\n"
        "  set_tests_properties(\${_stack_s3_tests} PROPERTIES\n"
        "    FIXTURES_REQUIRED [[redis_server;postgres_server;s3_server]]\n"
